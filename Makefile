@@ -1,0 +1,35 @@
+# poq: `make run` sets up what is missing and runs the main job;
+# `make test` sets up what is missing and runs the whole test suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup run test gas clean
+
+setup: node_modules/.installed $(VENV)/.installed $(HOME)/.solcx/solc-v0.8.28
+
+# npm ci installs exactly package-lock.json: Anvil, forge, cast, solc, OpenZeppelin.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The Python set is frozen in requirements.lock (pip freeze of a working install).
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e .
+	touch $@
+
+# The offline compiler, registered where py-solc-x and ape-solidity look for it.
+$(HOME)/.solcx/solc-v0.8.28: tools/solc.js node_modules/.installed $(VENV)/.installed
+	$(BIN)/python -m oracle.toolchain
+
+run: setup
+	$(BIN)/poq demo
+
+test: setup
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/ape test tests
+
+clean:
+	rm -rf .build .venv node_modules
