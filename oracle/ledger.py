@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from oracle.params import Params
+from oracle.params import Params, Role
 from oracle.reward import Evaluation, Output, RoundInput
 
 
@@ -41,6 +41,10 @@ class RoundRecord:
     paid: int | None = None
     refund: int | None = None
     txs: list[dict] = field(default_factory=list)
+    # Where each commit landed, by node: {"tx", "block"} (the explorer links every action to its transaction).
+    commit_txs: dict[str, dict] = field(default_factory=dict)
+    score_commit_txs: dict[str, dict] = field(default_factory=dict)
+    settled_block: int | None = None
 
     @property
     def budget(self) -> int:
@@ -49,6 +53,11 @@ class RoundRecord:
     @property
     def settled(self) -> bool:
         return self.paid is not None
+
+
+def _cost_tuple(cost) -> tuple[int, int, int]:
+    """A decoded ``RewardMath.Cost`` (web3 decodes structs to dicts) as (latency ms, tokens, memory MB)."""
+    return (cost["latencyMs"], cost["tokens"], cost["memoryMb"])
 
 
 STAGE_NAMES = ["None", "Commit", "Reveal", "Reference", "ScoreCommit", "ScoreReveal", "Settleable", "Settled"]
@@ -74,9 +83,10 @@ def build_rounds(events: list[dict]) -> dict[int, RoundRecord]:
             r.stage = STAGE_NAMES[a["stage"]]
         elif name == "OutputCommitted":
             r.committed.append(a["node"])
+            r.commit_txs[a["node"]] = {"tx": ev["tx"], "block": ev["block"]}
         elif name == "OutputRevealed":
             r.outputs.append({"node": a["node"], "index": a["index"], "output": a["output"],
-                              "cost": tuple(a["cost"]), "normalised_cost": a["normalisedCost"],
+                              "cost": _cost_tuple(a["cost"]), "normalised_cost": a["normalisedCost"],
                               "tx": ev["tx"], "block": ev["block"]})
         elif name == "ReferenceRevealed":
             r.reference = a["referenceAnswer"]
@@ -84,21 +94,25 @@ def build_rounds(events: list[dict]) -> dict[int, RoundRecord]:
             r.committee = list(a["members"])
         elif name == "ScoresCommitted":
             r.score_commits.append(a["evaluator"])
+            r.score_commit_txs[a["evaluator"]] = {"tx": ev["tx"], "block": ev["block"]}
         elif name == "ScoresRevealed":
-            r.scores[a["evaluator"]] = {"scores": tuple(a["scores"]), "cost": tuple(a["cost"]),
+            r.scores[a["evaluator"]] = {"scores": tuple(a["scores"]), "cost": _cost_tuple(a["cost"]),
                                         "normalised_cost": a["normalisedCost"], "tx": ev["tx"],
                                         "block": ev["block"]}
         elif name == "InferencePaid":
             r.inference_paid.append({"node": a["node"], "quality": a["quality"], "cost": a["cost"],
-                                     "reward": a["reward"], "amount": a["amount"], "tx": ev["tx"]})
+                                     "reward": a["reward"], "amount": a["amount"], "tx": ev["tx"],
+                                     "block": ev["block"]})
         elif name == "EvaluatorPaid":
             r.evaluator_paid.append({"node": a["evaluator"], "agreement": a["agreement"], "cost": a["cost"],
-                                     "reward": a["reward"], "amount": a["amount"], "tx": ev["tx"]})
+                                     "reward": a["reward"], "amount": a["amount"], "tx": ev["tx"],
+                                     "block": ev["block"]})
         elif name == "Slashed":
-            r.slashes.append({"node": a["node"], "amount": a["amount"], "tx": ev["tx"]})
+            r.slashes.append({"node": a["node"], "amount": a["amount"], "tx": ev["tx"], "block": ev["block"]})
         elif name == "RoundSettled":
             r.paid, r.refund = a["paid"], a["refund"]
             r.stage = "Settled"
+            r.settled_block = ev["block"]
     return rounds
 
 
@@ -176,3 +190,77 @@ def check_against_reference(r: RoundRecord, params: Params, stakes: dict[str, in
     if got_sl != list(expected.slashes):
         problems.append(f"round {r.round_id} slashes: chain {got_sl} != model {list(expected.slashes)}")
     return problems
+
+
+@dataclass
+class AccountRecord:
+    """What the events say about one address outside rounds: registration, stake moves, exit, withdrawals.
+
+    ``history`` holds one entry per event, in chain order, each with its ``event`` name, ``tx`` and ``block``.
+    """
+
+    address: str
+    role: str = ""
+    withdrawn: int = 0
+    history: list[dict] = field(default_factory=list)
+
+    @property
+    def withdrawals(self) -> list[dict]:
+        return [h for h in self.history if h["event"] == "Withdrawn"]
+
+
+def build_accounts(events: list[dict]) -> dict[str, AccountRecord]:
+    """Fold the node and payment events (``NodeRegistered`` ... ``Withdrawn``) into one record per address."""
+    accounts: dict[str, AccountRecord] = {}
+    for ev in events:
+        name, a = ev["event"], ev["args"]
+        if name == "NodeRegistered":
+            entry = {"role": Role(a["role"]).name.lower(), "stake": a["stake"]}
+        elif name == "StakeAdded":
+            entry = {"amount": a["amount"], "stake": a["stake"]}
+        elif name == "ExitRequested":
+            entry = {"exitable_at": a["exitableAt"]}
+        elif name == "ExitCompleted":
+            entry = {"stake": a["stake"]}
+        elif name == "Withdrawn":
+            entry = {"amount": a["amount"]}
+        else:
+            continue
+        address = a["account"] if name == "Withdrawn" else a["node"]
+        rec = accounts.setdefault(address, AccountRecord(address))
+        if name == "NodeRegistered":
+            rec.role = entry["role"]
+        elif name == "Withdrawn":
+            rec.withdrawn += a["amount"]
+        rec.history.append({"event": name, **entry, "tx": ev["tx"], "block": ev["block"]})
+    return accounts
+
+
+def group_summary(summary: dict[str, dict], label_of: dict[str, str]) -> dict[str, dict]:
+    """``node_summary`` rows merged by label (the model a node serves; its address when unlabelled).
+
+    Means are weighted by each node's rounds, so a group's mean is the mean over all its nodes' rounds;
+    wei amounts are summed exactly.
+    """
+    groups: dict[str, dict] = {}
+    for node, row in summary.items():
+        label = label_of.get(node, node)
+        g = groups.setdefault(label, {"nodes": [], "roles": [], "rounds": 0, "score_sum": 0.0, "cost_sum": 0.0,
+                                      "reward_sum": 0.0, "paid_wei": 0, "slashed_wei": 0, "slashes": 0})
+        g["nodes"].append(node)
+        if row["role"] not in g["roles"]:
+            g["roles"].append(row["role"])
+        g["rounds"] += row["rounds"]
+        g["score_sum"] += row["mean_score"] * row["rounds"]
+        g["cost_sum"] += row["mean_cost"] * row["rounds"]
+        g["reward_sum"] += row["mean_reward"] * row["rounds"]
+        for key in ("paid_wei", "slashed_wei", "slashes"):
+            g[key] += row[key]
+    out = {}
+    for label, g in groups.items():
+        n = max(g["rounds"], 1)
+        out[label] = {"nodes": g["nodes"], "role": "/".join(g["roles"]), "rounds": g["rounds"],
+                      "mean_score": g["score_sum"] / n, "mean_cost": g["cost_sum"] / n,
+                      "mean_reward": g["reward_sum"] / n, "paid_wei": g["paid_wei"],
+                      "slashed_wei": g["slashed_wei"], "slashes": g["slashes"]}
+    return out

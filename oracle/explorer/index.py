@@ -1,0 +1,80 @@
+"""The deployment's events, fetched incrementally, and the ledger's folds of them.
+
+Every request first asks the chain for its head: new blocks are read from the
+first unseen one (in chunks, as public RPCs cap ``eth_getLogs`` ranges), so the
+explorer follows a live chain without a restart. If the last block seen has a
+different hash now (a devnet restarted, or a reorg past it) the index starts
+over from ``from_block``, so the page never shows events the chain no longer has.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from oracle.chain import PoQClient
+from oracle.ledger import AccountRecord, RoundRecord, build_accounts, build_rounds, node_summary
+
+# Blocks per eth_getLogs request: under the 10k-block cap common on public RPCs.
+LOG_CHUNK = 5_000
+
+
+class ChainIndex:
+    """One deployment's PoQ events since ``from_block``, and the rounds, accounts and summary they fold into.
+
+    Thread-safe: the HTTP server's request threads share one index; every chain call and every read of the
+    folds happens under ``lock`` (one web3 provider, one consistent snapshot per response).
+    """
+
+    def __init__(self, client: PoQClient, from_block: int = 0, names: dict[str, str] | None = None,
+                 models: dict[str, str] | None = None) -> None:
+        self.client = client
+        self.from_block = from_block
+        self.names = dict(names or {})    # address -> display name (from the deployment file)
+        self.models = dict(models or {})  # address -> model it serves; leaderboard groups by it
+        self.head = from_block - 1
+        self._head_hash: bytes | None = None
+        self._events: list[dict] = []
+        # Held while refreshing and while a view reads the folds, so one response is one consistent snapshot.
+        self.lock = threading.RLock()
+        self.rounds: dict[int, RoundRecord] = {}
+        self.accounts: dict[str, AccountRecord] = {}
+        self.summary: dict[str, dict] = {}
+        # Bumped whenever the folds change (new events, or a reset): the page redraws on it, not on every block.
+        self.generation = 0
+
+    @property
+    def event_count(self) -> int:
+        return len(self._events)
+
+    def refresh(self) -> int:
+        """Read every block up to the chain's head that has not been read yet; returns the head."""
+        with self.lock:
+            eth = self.client.w3.eth
+            head = eth.block_number
+            reset = self._head_hash is not None and (
+                head < self.head or eth.get_block(self.head)["hash"] != self._head_hash)
+            if reset:
+                self._events, self.head = [], self.from_block - 1
+            if head == self.head and not reset:
+                return head
+            new: list[dict] = []
+            start = max(self.head + 1, self.from_block)
+            while start <= head:
+                end = min(head, start + LOG_CHUNK - 1)
+                new += self.client.events(start, end)
+                start = end + 1
+            self._events += new
+            self.head, self._head_hash = head, eth.get_block(head)["hash"]
+            if new or reset:
+                self.rounds = build_rounds(self._events)
+                self.accounts = build_accounts(self._events)
+                self.summary = node_summary(self.rounds)
+                self.generation += 1
+            return head
+
+    def events_in(self, tx_hash: str) -> list[dict]:
+        """The indexed PoQ events that transaction ``tx_hash`` (0x-hex, lower case) emitted."""
+        return [e for e in self._events if e["tx"] == tx_hash]
+
+    def name_of(self, address: str) -> str:
+        return self.names.get(address, "")
