@@ -28,7 +28,11 @@ $(HOME)/.solcx/solc-v0.8.28: tools/solc.js node_modules/.installed $(VENV)/.inst
 run: setup
 	$(BIN)/poq demo
 
-test: setup
+# Debian's Chromium drives the explorer's browser tests (Playwright never downloads one).
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: setup /usr/bin/chromium
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/ape test tests
 
 clean:

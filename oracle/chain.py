@@ -119,9 +119,13 @@ class PoQClient:
         return w3
 
     @classmethod
-    def connect(cls, rpc_url: str, address: str, expected_chain_id: int | None = None) -> "PoQClient":
-        """Connect to a deployed PoQ, checking the chain id and that the address holds PoQ's code."""
-        w3 = cls.web3(rpc_url)
+    def connect(cls, rpc_url: str, address: str, expected_chain_id: int | None = None,
+                timeout: float = 30.0) -> "PoQClient":
+        """Connect to a deployed PoQ, checking the chain id and that the address holds PoQ's code.
+
+        ``timeout`` bounds each RPC request (seconds): daemons use a short one so a hung RPC is retried.
+        """
+        w3 = cls.web3(rpc_url, timeout=timeout)
         chain_id = w3.eth.chain_id
         if expected_chain_id is not None and chain_id != expected_chain_id:
             raise ChainError(f"RPC {rpc_url} serves chain id {chain_id}, but the deployment is for "
@@ -183,6 +187,15 @@ class PoQClient:
         })
         try:
             return self._sign_send_wait(self.w3, account, tx)
+        except ContractRevert:
+            # Mined but reverted (the state moved between estimate and inclusion, e.g. a deadline
+            # passed): replay the call on the latest state to name the contract's custom error.
+            self.resync_nonce(account.address)
+            try:
+                call.call({"from": account.address, "value": value})
+            except (ContractCustomError, ContractLogicError) as exc:
+                raise self._revert(exc, fn) from None
+            raise
         except Exception:
             self.resync_nonce(account.address)
             raise
@@ -246,6 +259,20 @@ class PoQClient:
     def revealed_nodes(self, round_id: int) -> list[str]:
         return self.contract.functions.revealedNodes(round_id).call()
 
+    def submission(self, round_id: int, node: str) -> dict:
+        """An inference node's entry in a round (zero commitment = not committed)."""
+        commitment, output_hash, cost, revealed = self.contract.functions.submissions(
+            round_id, to_checksum_address(node)).call()
+        return {"commitment": bytes(commitment), "output_hash": bytes(output_hash), "cost": cost,
+                "revealed": revealed}
+
+    def evaluation(self, round_id: int, evaluator: str) -> dict:
+        """An evaluator's entry in a round: committee membership, commitment, reveal."""
+        commitment, cost, member, revealed, scores = self.contract.functions.evaluation(
+            round_id, to_checksum_address(evaluator)).call()
+        return {"commitment": bytes(commitment), "cost": cost, "member": member, "revealed": revealed,
+                "scores": list(scores)}
+
     def balance_of(self, address: str) -> int:
         return self.contract.functions.balances(to_checksum_address(address)).call()
 
@@ -259,9 +286,12 @@ class PoQClient:
     # ------------------------------------------------------------------ events
 
     def events(self, from_block: int = 0, to_block: int | str = "latest",
-               names: Iterable[str] | None = None) -> list[dict]:
-        """Every PoQ event in the block range, decoded, in chain order."""
-        logs = self.w3.eth.get_logs({"address": self.address, "fromBlock": from_block, "toBlock": to_block})
+               names: Iterable[str] | None = None, round_id: int | None = None) -> list[dict]:
+        """Every PoQ event in the block range, decoded, in chain order; only round ``round_id``'s if given."""
+        query: dict = {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
+        if round_id is not None:  # every round event indexes roundId first
+            query["topics"] = [None, "0x" + round_id.to_bytes(32, "big").hex()]
+        logs = self.w3.eth.get_logs(query)
         wanted = set(names) if names else None
         out = []
         for log in logs:

@@ -7,6 +7,7 @@ block on the CPU (Linux lets a process reset its own ``VmHWM`` through
 
 from __future__ import annotations
 
+import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,9 +46,13 @@ def _reset_peak_rss() -> bool:
 
 
 def _cuda():
-    try:
-        import torch
-    except ImportError:
+    """torch.cuda when the work could be on a GPU: torch is loaded and sees one.
+
+    If nothing imported torch, no torch work can run on CUDA, so the CPU path
+    applies and measuring does not pay torch's import time.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
         return None
     return torch.cuda if torch.cuda.is_available() else None
 

@@ -1,0 +1,166 @@
+"""The requester daemon (``poq oracle``): opens rounds, reveals references, advances and settles.
+
+For each round it takes the next task from its source, commits to the task's
+references with a fresh salt, and stores task, references, salt and commitment
+durably *before* sending ``openRound`` (a requester that loses the salt cannot
+reveal the reference). Then, driven by ticks and events, it reveals the
+reference once the outputs are fixed, calls ``advance`` whenever a stage's
+deadline has passed (a devnet's interval mining makes deadlines pass in
+time), settles, and withdraws the refund. A restarted requester finds a round
+it opened but never recorded by its reference commitment in ``RoundOpened``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from node.follower import Daemon
+from node.role import eth
+from node.store import Record
+from node.wire import encode_references, task_uri
+from oracle.chain import ContractRevert, TaskSpec
+from oracle.commitments import new_salt, reference_commitment
+from oracle.params import Stage
+from oracle.tasks import Task, task_digest
+
+PLANNED, OPENED, SETTLED, FAILED = "planned", "opened", "settled", "failed"
+ZERO = b"\x00" * 32
+
+# (rounds settled in this run, rounds asked for (0 = unbounded), what just happened)
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """How every round is opened: its budget, inference slots n and committee size K."""
+
+    budget: int
+    slots: int
+    committee_size: int
+
+
+class Requester:
+    """Opens ``rounds`` rounds (0: forever) over ``tasks``, at most ``parallel`` at once, and settles them."""
+
+    def __init__(self, daemon: Daemon, tasks: Sequence[Task], plan: RoundPlan, rounds: int, parallel: int = 1,
+                 progress: Progress | None = None) -> None:
+        if not tasks:
+            raise ValueError("the task source gave no tasks: check --tasks and --tasks-path")
+        self.d = daemon
+        self.client, self.store, self.log = daemon.client, daemon.store, daemon.log
+        self.account = daemon.account
+        self.tasks = list(tasks)
+        self.plan = plan
+        self.rounds = rounds
+        self.parallel = parallel
+        self.progress = progress or (lambda done, total, msg: None)
+        self.opened_this_run = 0
+        self.settled_this_run = 0
+        self.failed: str | None = None
+
+    def register(self) -> None:
+        d = self.d
+
+        @d.on_startup
+        def resume() -> None:
+            pending = self.store.pending(prefix="job:")
+            if pending:
+                self.log.info("resuming %d round(s) from the store", len(pending))
+
+        @d.on_tick
+        def drive() -> None:
+            for rec in self.store.pending(prefix="job:"):
+                d.guarded(f"{rec.key}", lambda r=rec: self.step(r))
+            active = len(self.store.pending(prefix="job:"))
+            if active < self.parallel and (self.rounds == 0 or self.opened_this_run < self.rounds):
+                d.guarded("opening a round", self.open_next)
+            elif active == 0 and self.rounds and self.opened_this_run >= self.rounds:
+                self.log.info("all %d round(s) settled", self.rounds)
+                d.stop_event.set()
+
+    # ------------------------------------------------------------------ opening
+
+    def open_next(self) -> None:
+        sequence = len(self.store.all(prefix="job:"))
+        task = self.tasks[sequence % len(self.tasks)]
+        th = task_digest(task)
+        salt = new_salt()
+        reference = encode_references(task.references) if task.references else None
+        commitment = (reference_commitment(self.client.chain_id, self.client.address, self.account.address, th,
+                                           reference, salt) if reference is not None else ZERO)
+        rec = self.store.put(f"job:{sequence:06d}", PLANNED, {
+            "task_id": task.id, "task_hash": th.hex(), "uri": task_uri(task), "kind": task.kind,
+            "reference": reference, "salt": salt.hex(), "commitment": commitment.hex(),
+            "from_block": self.client.w3.eth.block_number, "round_id": None,
+        })
+        self.opened_this_run += 1
+        self.step(rec)
+
+    def _find_opened(self, rec: Record) -> int | None:
+        """The round a planned job already opened (lost receipt), matched by its unique reference commitment."""
+        if rec.data["reference"] is None:
+            return None  # without a salted commitment there is nothing unique to match: open again
+        for ev in self.client.events(rec.data["from_block"], names=["RoundOpened"]):
+            a = ev["args"]
+            if a["requester"] == self.account.address and a["referenceCommitment"].hex() == rec.data["commitment"]:
+                return a["roundId"]
+        return None
+
+    # ------------------------------------------------------------------ driving a round
+
+    def step(self, rec: Record) -> None:
+        if rec.status == PLANNED:
+            round_id = self._find_opened(rec)
+            if round_id is None:
+                spec = TaskSpec(bytes.fromhex(rec.data["task_hash"]), rec.data["uri"], rec.data["kind"],
+                                self.plan.slots, self.plan.committee_size, bytes.fromhex(rec.data["commitment"]))
+                try:
+                    round_id = self.client.open_round(self.account, spec, self.plan.budget)
+                except ContractRevert as exc:
+                    self.store.update(rec, FAILED, done=True, error=str(exc))
+                    self.failed = f"cannot open a round for task {rec.data['task_id']}: {exc}"
+                    self.log.error("%s: check --slots, --committee and --budget-eth", self.failed)
+                    self.d.stop_event.set()
+                    return
+                self.log.info("round %d: opened for task %s (budget %s, %d slots, committee %d)", round_id,
+                              rec.data["task_id"], eth(self.plan.budget), self.plan.slots, self.plan.committee_size)
+            rec = self.store.update(rec, OPENED, round_id=round_id)
+            self.progress(self.settled_this_run, self.rounds, f"round {round_id} opened")
+
+        round_id = rec.data["round_id"]
+        state = self.client.round(round_id)
+        stage = Stage(state["stage"])
+        if stage == Stage.SETTLED:
+            self._settled(rec)
+        elif state["expired"]:
+            self.client.advance(self.account, round_id)
+            self.log.info("round %d: %s deadline passed: advanced", round_id, stage.name)
+        elif stage == Stage.REFERENCE and not state["reference_revealed"]:
+            self.client.reveal_reference(self.account, round_id, rec.data["reference"],
+                                         bytes.fromhex(rec.data["salt"]))
+            self.log.info("round %d: outputs fixed: revealed the reference", round_id)
+        elif stage == Stage.SETTLEABLE:
+            self.client.settle(self.account, round_id)
+            self._settled(rec)
+
+    def _settled(self, rec: Record) -> None:
+        round_id = rec.data["round_id"]
+        (ev,) = self.client.events(rec.data["from_block"], names=["RoundSettled"], round_id=round_id)
+        paid, refund = ev["args"]["paid"], ev["args"]["refund"]
+        self.store.update(rec, SETTLED, done=True, paid=paid, refund=refund)
+        self.settled_this_run += 1
+        self.log.info("round %d: settled: paid %s to nodes, refund %s", round_id, eth(paid), eth(refund))
+        owed = self.client.balance_of(self.account.address)
+        if owed:
+            self.client.withdraw(self.account)
+        self.progress(self.settled_this_run, self.rounds, f"round {round_id} settled")
+
+
+def run(daemon: Daemon, tasks: Sequence[Task], plan: RoundPlan, rounds: int, parallel: int = 1,
+        progress: Progress | None = None) -> Requester:
+    """Attach the requester role to ``daemon`` and drive rounds until ``rounds`` are settled (or stopped)."""
+    requester = Requester(daemon, tasks, plan, rounds, parallel, progress)
+    requester.register()
+    daemon.run()
+    return requester

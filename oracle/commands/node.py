@@ -1,0 +1,170 @@
+"""``poq node inference|evaluator``: run a node daemon against a deployed PoQ.
+
+The daemon follows the contract's events from its stored block cursor, acts in
+every round it can take, keeps everything it needs to reveal in its own store
+(fsync'd before each commit), and resumes rounds in flight after a restart.
+Its key is configured once: ``--node NAME`` (the keystore the deployment file
+lists), ``--keystore PATH``, or ``--key-env VAR``; never on the command line.
+Stop it with SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from oracle.commands.devnet import DEFAULT_STATE_DIR
+
+DEFAULT_DEPLOYMENT = DEFAULT_STATE_DIR / "deployment.json"
+# Seconds each RPC request may take before it counts as a fault and is retried.
+RPC_TIMEOUT = 10.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("node", help="run an inference or evaluator node daemon",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    roles = p.add_subparsers(dest="role", metavar="ROLE", required=True)
+    inf = roles.add_parser("inference", help="answer every open round with a model")
+    inf.add_argument("--model", required=True, help="packaged model short name (e.g. smollm2-135m, qwen2.5-0.5b)")
+    inf.add_argument("--max-new-tokens", type=int, default=64, help="generation limit (default 64)")
+    inf.add_argument("--threads", type=int, default=None,
+                     help="CPU threads for a llama.cpp model (default: all cores; 1 when daemons share few cores)")
+    add_daemon_args(inf)
+    inf.set_defaults(func=_run_inference)
+    ev = roles.add_parser("evaluator", help="score every round whose committee this node sits on")
+    ev.add_argument("--evaluator", required=True, help="evaluator name (e.g. token_f1, minilm-bi, minilm-onnx)")
+    add_daemon_args(ev)
+    ev.set_defaults(func=_run_evaluator)
+
+
+def add_chain_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--deployment", type=Path, default=DEFAULT_DEPLOYMENT,
+                   help="deployment file written by `poq devnet up` (default .poq/deployment.json)")
+    p.add_argument("--rpc", default=None, help="JSON-RPC URL to use instead of the deployment file's")
+
+
+def add_daemon_args(p: argparse.ArgumentParser, default_node: str | None = None) -> None:
+    add_chain_args(p)
+    key = p.add_mutually_exclusive_group()
+    key.add_argument("--node", default=default_node,
+                     help="account name from the deployment file (its keystore and password file)")
+    key.add_argument("--keystore", type=Path, help="encrypted JSON keystore of the account")
+    key.add_argument("--key-env", metavar="VAR", help="environment variable holding the hex private key")
+    p.add_argument("--password-file", type=Path, default=None,
+                   help="keystore password file (default: $POQ_KEYSTORE_PASSWORD, else the deployment's)")
+    p.add_argument("--store", type=Path, default=None,
+                   help="the daemon's state (sqlite); default <deployment folder>/stores/<name>-<contract>.sqlite")
+    p.add_argument("--poll", type=float, default=0.5, help="seconds between polls of the chain (default 0.5)")
+
+
+def setup_logging(name: str) -> logging.Logger:
+    """Plain one-line logs on stderr, prefixed with the daemon's name."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("web3", "urllib3", "httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return logging.getLogger(name)
+
+
+def load_account(args: argparse.Namespace, deployment):
+    """(name, account) from the key option; checks a named account's key matches its address."""
+    from node import keys
+
+    if args.key_env:
+        acct = keys.from_env(args.key_env)
+        return acct.address[:10], acct
+    if args.keystore:
+        acct = keys.from_keystore(args.keystore, args.password_file)
+        return acct.address[:10], acct
+    if not args.node:
+        raise keys.KeyConfigError("choose the node's key: --node NAME (from the deployment file), "
+                                  "--keystore PATH or --key-env VAR")
+    configured = deployment.account(args.node)
+    if not configured.keystore:
+        raise keys.KeyConfigError(f"account {args.node!r} in {deployment.path} has no keystore: "
+                                  "use --keystore or --key-env")
+    password_file = args.password_file or (deployment.resolve(deployment.password_file)
+                                           if deployment.password_file else None)
+    acct = keys.from_keystore(deployment.resolve(configured.keystore), password_file)
+    if acct.address != configured.address:
+        raise keys.KeyConfigError(f"keystore of {args.node!r} holds {acct.address}, but {deployment.path} "
+                                  f"lists {configured.address}")
+    return args.node, acct
+
+
+def open_daemon(args: argparse.Namespace, role: str):
+    """Load the deployment, the key and the store, and connect (checked): ``(deployment, Daemon)``."""
+    from oracle.deployment import Deployment
+
+    deployment = Deployment.load(args.deployment)
+    name, account = load_account(args, deployment)
+    log = setup_logging(name)
+    daemon = make_daemon(deployment, name, account, log, args.rpc, args.store, args.poll)
+    log.info("%s %s (%s) on %s, store %s", role, name, account.address, args.rpc or deployment.rpc_url,
+             daemon.store.path)
+    return deployment, daemon
+
+
+def make_daemon(deployment, name: str, account, log: logging.Logger, rpc: str | None = None,
+                store_path: Path | None = None, poll: float = 0.5):
+    """A ``Daemon`` for ``account`` on ``deployment``, with its store bound to (chain, contract, account)."""
+    from node.follower import Daemon
+    from node.store import Store
+
+    client = deployment.connect(rpc, timeout=RPC_TIMEOUT)
+    store_path = store_path or deployment.folder / "stores" / f"{name}-{client.address[2:10].lower()}.sqlite"
+    store = Store(store_path, identity=f"chain {client.chain_id} / PoQ {client.address} / {account.address}")
+    return Daemon(name, client, account, store, deployment.deploy_block, log, poll)
+
+
+def setup_errors() -> tuple[type[BaseException], ...]:
+    """What a misconfigured command fails with: printed as one line, exit code 2."""
+    from node.keys import KeyConfigError
+    from node.store import StoreMismatch
+    from oracle.chain import ChainError
+
+    return (ChainError, KeyConfigError, StoreMismatch, FileNotFoundError, LookupError, ValueError)
+
+
+def fail(exc: BaseException) -> int:
+    print(f"poq: {exc}", file=sys.stderr)
+    return 2
+
+
+def _run_inference(args: argparse.Namespace) -> int:
+    from node import inference
+    from oracle.models import load_model
+
+    try:
+        _, daemon = open_daemon(args, "inference")
+    except setup_errors() as exc:
+        return fail(exc)
+    daemon.log.info("loading model %s", args.model)
+    backend = load_model(args.model, **({"n_threads": args.threads} if args.threads else {}))
+    try:
+        inference.run(daemon, backend, args.model, args.max_new_tokens)
+    finally:
+        backend.close()
+    return 0
+
+
+def _run_evaluator(args: argparse.Namespace) -> int:
+    from node import evaluator
+    from oracle.cost import measure
+    from oracle.quality import load_evaluator
+
+    try:
+        _, daemon = open_daemon(args, "evaluator")
+    except setup_errors() as exc:
+        return fail(exc)
+    daemon.log.info("loading evaluator %s", args.evaluator)
+    ev = load_evaluator(args.evaluator)
+    with measure():  # first use imports the cost meter's backends (torch): not inside a round's measured time
+        pass
+    try:
+        evaluator.run(daemon, ev, args.evaluator)
+    finally:
+        ev.close()
+    return 0

@@ -1,0 +1,167 @@
+"""Real daemons on a real devnet: rounds settle as the reference model says, and crashes and RPC
+outages lose no round, salt or reward.
+
+Every daemon is a separate ``poq node`` process talking JSON-RPC through a
+proxy the test can cut; the oracle is ``poq oracle``. Tests share one network
+(module fixture) and each plays its own rounds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from node.store import Store
+from oracle.ledger import check_against_reference
+
+pytestmark = pytest.mark.slow
+
+ROUND_TIMEOUT = 240  # seconds for one oracle run on a loaded 2-core machine
+
+
+def _names(net) -> dict[str, str]:
+    return {a.name: a.address for a in net.deployment.accounts}
+
+
+def _new_rounds(net, before: set[int]) -> list:
+    return [r for rid, r in sorted(net.rounds().items()) if rid not in before]
+
+
+def test_rounds_settle_as_the_reference_model_says_and_nodes_withdraw(network):
+    before = set(network.rounds())
+    oracle = network.oracle(rounds=3)
+    assert oracle.wait_exit(ROUND_TIMEOUT * 2) == 0, oracle.output()[-3000:]
+
+    rounds = _new_rounds(network, before)
+    assert len(rounds) == 3 and all(r.settled for r in rounds)
+    params = network.deployment.protocol_params()
+    names = _names(network)
+    for r in rounds:
+        assert check_against_reference(r, params) == []
+        assert {p["node"] for p in r.inference_paid} == {names["inference-1"], names["inference-2"]}
+        assert {p["node"] for p in r.evaluator_paid} == {names[f"evaluator-{i}"] for i in (1, 2, 3)}
+        assert r.reference is not None and not r.slashes
+        assert sum(p["amount"] for p in r.inference_paid + r.evaluator_paid) == r.paid > 0
+
+    # Pull payments: each node withdrew what settlement credited it; the contract owes it nothing.
+    client = network.chain()
+    time.sleep(2)
+    withdrawn = {}
+    for ev in client.events(network.deployment.deploy_block, names=["Withdrawn"]):
+        withdrawn[ev["args"]["account"]] = withdrawn.get(ev["args"]["account"], 0) + ev["args"]["amount"]
+    credited = {}
+    for r in network.rounds().values():
+        for p in r.inference_paid + r.evaluator_paid:
+            credited[p["node"]] = credited.get(p["node"], 0) + p["amount"]
+    for node, amount in credited.items():
+        assert client.balance_of(node) == 0
+        assert withdrawn[node] == amount
+
+
+PAUSE = {"POQ_TEST_PAUSE_AFTER_COMMIT": "600"}  # the daemon sleeps right after its durable commit
+NO_PAUSE = {"POQ_TEST_PAUSE_AFTER_COMMIT": "0"}
+
+
+def _identity(net, name: str) -> str:
+    client = net.chain()
+    return f"chain {client.chain_id} / PoQ {client.address} / {_names(net)[name]}"
+
+
+def _kill_in_commit_reveal_window(net, proc) -> int:
+    """SIGKILL ``proc`` while it pauses after its commit; check store and chain agree it committed; its round."""
+    proc.wait_for("pausing", timeout=ROUND_TIMEOUT)
+    proc.kill()
+    store_path = next((net.deployment.folder / "stores").glob(f"{proc.name}-*.sqlite"))
+    store = Store(store_path, identity=_identity(net, proc.name))
+    (rec,) = [r for r in store.pending("round:") if r.status == "committed"]
+    store.close()
+    round_id = int(rec.key.split(":")[1])
+    client, address = net.chain(), _names(net)[proc.name]
+    entry = (client.submission(round_id, address) if proc.name.startswith("inference")
+             else client.evaluation(round_id, address))
+    assert entry["commitment"].hex() == rec.data["commitment"] and not entry["revealed"]
+    return round_id
+
+
+def _restart_and_expect_reveal(proc, round_id: int) -> None:
+    proc.start(env=NO_PAUSE)
+    proc.wait_for(f"round {round_id}: revealed", timeout=ROUND_TIMEOUT)
+    assert "resuming 1 round(s) in flight" in proc.output()
+
+
+def test_killed_inference_daemons_the_restarted_one_is_paid_the_vanished_one_is_slashed(network):
+    """inference-2 and inference-3 are SIGKILLed between commit and reveal; only inference-2 comes back."""
+    network.nodes["inference-2"].stop()
+    restarted = network.inference("inference-2", env=PAUSE).start()
+    vanished = network.inference("inference-3", env=PAUSE).start()
+    for proc in (restarted, vanished):
+        proc.wait_for("ready:", timeout=240)
+    oracle = network.oracle(rounds=1, slots=3)
+    round_id = _kill_in_commit_reveal_window(network, restarted)
+    assert _kill_in_commit_reveal_window(network, vanished) == round_id
+    _restart_and_expect_reveal(restarted, round_id)
+    assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
+
+    r = network.rounds()[round_id]
+    names, params = _names(network), network.deployment.protocol_params()
+    assert r.settled and check_against_reference(r, params) == []
+    assert {p["node"] for p in r.inference_paid} == {names["inference-1"], names["inference-2"]}
+    assert r.committed.count(names["inference-2"]) == 1  # resumed, not committed twice
+    assert [(s["node"], s["amount"]) for s in r.slashes] == [(names["inference-3"], params.slash_amount)]
+    time.sleep(2)
+    assert network.chain().balance_of(names["inference-2"]) == 0  # it withdrew its pay after the restart
+
+    payouts = subprocess.run([sys.executable, "-m", "oracle.cli", "payouts", "--json",
+                              "--deployment", str(network.deployment.path)],
+                             capture_output=True, text=True, timeout=120)
+    assert payouts.returncode == 0, payouts.stderr
+    data = json.loads(payouts.stdout)
+    (node,) = [n for n in data["nodes"] if n["node"] == "inference-3"]
+    assert node["slashes"] == 1 and node["slashed_wei"] == params.slash_amount
+    (entry,) = [e for e in data["rounds"] if e["round"] == round_id]
+    assert entry["slashes"] == [{"node": "inference-3", "amount_wei": params.slash_amount}]
+    table = subprocess.run([sys.executable, "-m", "oracle.cli", "payouts",
+                            "--deployment", str(network.deployment.path)],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert "inference-3 slashed" in table.stdout
+
+
+def test_evaluator_daemon_killed_between_commit_and_reveal_reveals_after_restart_and_is_paid(network):
+    network.nodes["evaluator-1"].stop()
+    proc = network.evaluator("evaluator-1", env=PAUSE).start()
+    proc.wait_for("ready:", timeout=240)
+    oracle = network.oracle(rounds=1, slots=2)
+    round_id = _kill_in_commit_reveal_window(network, proc)
+    _restart_and_expect_reveal(proc, round_id)
+    assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
+
+    r = network.rounds()[round_id]
+    address = _names(network)["evaluator-1"]
+    assert r.settled and not r.slashes
+    assert address in {p["node"] for p in r.evaluator_paid}
+    assert r.score_commits.count(address) == 1
+    assert check_against_reference(r, network.deployment.protocol_params()) == []
+
+
+def test_daemons_ride_out_an_rpc_outage_without_losing_the_round(network):
+    before = set(network.rounds())
+    oracle = network.oracle(rounds=1, slots=2)
+    oracle.wait_for("opened for task", timeout=120)
+    offsets = {name: len(p.text()) for name, p in network.nodes.items()}
+    network.proxy.block()  # every daemon and the oracle lose the RPC ...
+    time.sleep(6)
+    network.proxy.unblock()  # ... and get it back, well inside the round's deadlines
+    assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
+
+    (r,) = _new_rounds(network, before)
+    assert r.settled and not r.slashes
+    assert len(r.inference_paid) == 2 and len(r.evaluator_paid) == 3
+    assert check_against_reference(r, network.deployment.protocol_params()) == []
+    faults = [name for name, p in network.nodes.items() if "RPC fault" in p.text()[offsets[name]:]]
+    assert len(faults) >= 3, f"only {faults} logged the outage"
+    assert "RPC fault" in oracle.output()

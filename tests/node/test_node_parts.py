@@ -1,0 +1,92 @@
+"""The daemons' parts that need no chain: store durability and binding, task wire format, keys, RPC faults."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import requests
+from eth_account import Account
+from web3.exceptions import Web3RPCError
+
+from node import keys
+from node.rpc import Backoff, is_transient, retry
+from node.store import Store, StoreMismatch
+from node.wire import decode_references, encode_references, task_from_uri, task_uri
+from oracle.tasks import builtin_tasks, task_digest
+
+
+def test_a_record_written_by_one_process_is_there_for_the_next(tmp_path):
+    path = tmp_path / "node.sqlite"
+    # Written in a child process that exits without closing anything, as a crash would.
+    code = ("import os; from node.store import Store; s = Store(%r, 'id'); "
+            "s.put('round:7', 'planned', {'salt': 'ab'}); s.set_cursor(41); os._exit(0)" % str(path))
+    subprocess.run([sys.executable, "-c", code], check=True)
+    store = Store(path, "id")
+    assert store.get("round:7").data == {"salt": "ab"} and store.cursor() == 41
+    rec = store.update(store.get("round:7"), "settled", done=True, paid=3)
+    assert rec.data == {"salt": "ab", "paid": 3}
+    assert store.pending("round:") == [] and [r.key for r in store.all("round:")] == ["round:7"]
+
+
+def test_a_store_refuses_another_chain_contract_or_account(tmp_path):
+    Store(tmp_path / "s.sqlite", "chain 1 / PoQ 0xA / 0xB").close()
+    with pytest.raises(StoreMismatch, match="chain 1 / PoQ 0xA / 0xB"):
+        Store(tmp_path / "s.sqlite", "chain 2 / PoQ 0xA / 0xB")
+
+
+def test_the_task_travels_without_its_references_and_is_checked_against_its_hash():
+    task = next(t for t in builtin_tasks() if t.kind == "qa")
+    uri = task_uri(task)
+    assert all(ref not in uri for ref in task.references if ref not in task.context)
+    back = task_from_uri(uri, task_digest(task), decode_references(encode_references(task.references)))
+    assert (back.id, back.context, back.question, back.references) == (task.id, task.context, task.question,
+                                                                       task.references)
+    with pytest.raises(ValueError, match="does not hash to the round's taskHash"):
+        task_from_uri(uri, b"\x01" * 32)
+    assert decode_references("plain answer") == ("plain answer",)
+
+
+def test_keys_come_from_a_keystore_or_an_env_var_and_errors_never_echo_the_key(tmp_path, monkeypatch):
+    acct = Account.create()
+    path = keys.write_keystore(acct, tmp_path / "k.json", "pw", keys.DEVNET_SCRYPT_N)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    monkeypatch.setenv(keys.PASSWORD_ENV, "pw")
+    assert keys.from_keystore(path).address == acct.address
+    monkeypatch.setenv(keys.PASSWORD_ENV, "wrong")
+    with pytest.raises(keys.KeyConfigError, match="wrong password"):
+        keys.from_keystore(path)
+    monkeypatch.setenv("NODE_KEY", acct.key.hex())
+    assert keys.from_env("NODE_KEY").address == acct.address
+    monkeypatch.setenv("NODE_KEY", "0xnot-a-key-0123")
+    with pytest.raises(keys.KeyConfigError) as err:
+        keys.from_env("NODE_KEY")
+    assert "not-a-key" not in str(err.value)
+
+
+def test_transient_rpc_faults_are_retried_and_others_are_not():
+    import logging
+    import threading
+
+    assert is_transient(requests.ConnectionError("refused"))
+    assert is_transient(requests.Timeout())
+    assert is_transient(Web3RPCError("nonce too low"))
+    assert not is_transient(Web3RPCError("execution reverted"))
+    assert not is_transient(ValueError("bug"))
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise requests.ConnectionError("refused")
+        return "ok"
+
+    resyncs = []
+    result = retry(flaky, "testing", logging.getLogger("t"), threading.Event(), on_transient=lambda: resyncs.append(1),
+                   backoff=Backoff(base=0.01, cap=0.02))
+    assert result == "ok" and len(calls) == 3 and len(resyncs) == 2
+    with pytest.raises(ValueError):
+        retry(lambda: (_ for _ in ()).throw(ValueError("bug")), "testing", logging.getLogger("t"),
+              threading.Event())
