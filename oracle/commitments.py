@@ -10,11 +10,19 @@ import secrets
 from typing import Sequence
 
 from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
 from oracle.reward import Cost
 
 COST_TYPE = "(uint64,uint64,uint64)"
+
+
+def _addr(address: str) -> bytes:
+    """20 address bytes from hex, any letter case (no checksum work: this runs per transaction)."""
+    raw = bytes.fromhex(address[2:] if address.startswith(("0x", "0X")) else address)
+    if len(raw) != 20:
+        raise ValueError(f"{address!r} is not a 20-byte address")
+    return raw
 
 
 def new_salt() -> bytes:
@@ -27,7 +35,7 @@ def output_commitment(chain_id: int, contract: str, round_id: int, node: str, ou
     """``keccak256(abi.encode(chainid, poq, roundId, node, keccak256(output), cost, salt))``."""
     return keccak(encode(
         ["uint256", "address", "uint256", "address", "bytes32", COST_TYPE, "bytes32"],
-        [chain_id, to_checksum_address(contract), round_id, to_checksum_address(node),
+        [chain_id, _addr(contract), round_id, _addr(node),
          keccak(output.encode("utf-8")), cost.as_tuple(), salt],
     ))
 
@@ -37,7 +45,7 @@ def scores_commitment(chain_id: int, contract: str, round_id: int, evaluator: st
     """``keccak256(abi.encode(chainid, poq, roundId, evaluator, keccak256(abi.encode(scores)), cost, salt))``."""
     return keccak(encode(
         ["uint256", "address", "uint256", "address", "bytes32", COST_TYPE, "bytes32"],
-        [chain_id, to_checksum_address(contract), round_id, to_checksum_address(evaluator),
+        [chain_id, _addr(contract), round_id, _addr(evaluator),
          keccak(encode(["uint64[]"], [list(scores)])), cost.as_tuple(), salt],
     ))
 
@@ -47,6 +55,6 @@ def reference_commitment(chain_id: int, contract: str, requester: str, task_hash
     """``keccak256(abi.encode(chainid, poq, requester, taskHash, keccak256(reference), salt))``."""
     return keccak(encode(
         ["uint256", "address", "address", "bytes32", "bytes32", "bytes32"],
-        [chain_id, to_checksum_address(contract), to_checksum_address(requester), task_hash,
+        [chain_id, _addr(contract), _addr(requester), task_hash,
          keccak(reference.encode("utf-8")), salt],
     ))

@@ -1,0 +1,186 @@
+"""Rounds drawn from a seed: which task, which model in each slot, which evaluators score.
+
+A round draws a task uniformly from the pool, the models that fill the ``n``
+inference slots, and a committee of ``K`` distinct evaluators, then takes each
+slot's recorded output, cost and scores for that task. Slots: while
+``n <= models`` every slot plays a different model; beyond that every model
+plays ``n // models`` slots and the remaining ``n % models`` slots go to
+distinct models drawn at random, so no model is left out of a round and none
+plays more than one slot above its share. A model in two slots reveals the
+same recorded answer twice (as one operator running two nodes would).
+
+The draws depend on the seed alone, never on the scenario or the backend, so
+an adversary scenario replays the honest rounds with only its deviations and
+both backends settle the very same rounds.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+
+from oracle.params import WAD, Params
+from oracle.profile import EvaluatorCost
+from oracle.reward import Cost
+from oracle.simulation.profile_pool import ProfileError, ProfilePool
+
+if TYPE_CHECKING:
+    from oracle.simulation.scenarios import Scenario
+
+# Every simulated round's budget: 1 ETH, so a slot's payout is pool / n * reward / WAD.
+ROUND_BUDGET = 10**18
+
+
+@dataclass(frozen=True)
+class Draw:
+    """The random part of a round: task index, the model of each slot, the evaluator of each member."""
+
+    task: int
+    models: tuple[str, ...]
+    evaluators: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SlotPlay:
+    """What the node in one inference slot does in a round."""
+
+    model: str  # the profile identity the slot's account plays
+    output: str
+    cost: Cost  # attested cost
+    scores: dict[str, int]  # the WAD score each evaluator gives this output when honest
+    item_costs: dict[str, EvaluatorCost]  # what scoring this output costs each evaluator
+    reveals: bool = True
+
+
+@dataclass(frozen=True)
+class MemberPlay:
+    """What one committee member reveals: a WAD score per revealed slot (slot order) and its cost."""
+
+    evaluator: str
+    scores: tuple[int, ...]
+    cost: Cost
+
+
+@dataclass(frozen=True)
+class SimRound:
+    index: int
+    task_id: str
+    kind: str
+    slots: tuple[SlotPlay, ...]
+    committee: tuple[MemberPlay, ...]
+
+    @property
+    def revealed(self) -> list[int]:
+        """Indices of the slots that reveal, in slot order (the order of every score list)."""
+        return [i for i, s in enumerate(self.slots) if s.reveals]
+
+
+@dataclass(frozen=True)
+class Paid:
+    """One payout: ``score`` is quality for a slot, agreement for a member; all WAD or wei."""
+
+    index: int
+    score: int
+    cost: int
+    reward: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    """A settled round in slot/member indices, so both backends' results compare directly."""
+
+    inference: tuple[Paid, ...]  # revealed slots, by slot index
+    evaluators: tuple[Paid, ...]  # revealed members, by member index
+    slashes: tuple[tuple[str, int], ...]  # (account label, wei), sorted
+    paid: int
+    refund: int
+
+
+# Reports progress: (rounds done, rounds in all).
+Progress = Callable[[int, int], None]
+
+
+class Backend(Protocol):
+    """Settles simulated rounds: the reference model or the contract on Anvil."""
+
+    name: str
+
+    def run(self, rounds: Sequence[SimRound], params: Params, progress: Progress | None = None
+            ) -> list[RoundOutcome]: ...
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    rounds: int = 5_000
+    slots: int = 5
+    committee: int = 3
+    seed: int = 0
+
+    def validate(self, pool: ProfilePool) -> None:
+        if self.rounds <= 0:
+            raise ValueError(f"--rounds {self.rounds}: give a positive number of rounds")
+        if not 1 <= self.slots <= 64:
+            raise ValueError(f"--slots {self.slots}: the contract takes 1 to 64 inference slots")
+        if not 1 <= self.committee <= len(pool.evaluators):
+            raise ProfileError(f"--committee {self.committee}: the profile has {len(pool.evaluators)} usable "
+                               f"evaluators ({', '.join(pool.evaluators)}): give 1 to {len(pool.evaluators)}")
+
+
+def draw_rounds(pool: ProfilePool, config: SimulationConfig) -> list[Draw]:
+    """The seeded draws of ``config.rounds`` rounds."""
+    config.validate(pool)
+    rng = random.Random(config.seed)
+    models = list(pool.models)
+    share, extra = divmod(config.slots, len(models))
+    draws = []
+    for _ in range(config.rounds):
+        task = rng.randrange(len(pool.tasks))
+        slot_models = models * share + rng.sample(models, extra)
+        rng.shuffle(slot_models)
+        draws.append(Draw(task, tuple(slot_models), tuple(rng.sample(pool.evaluators, config.committee))))
+    return draws
+
+
+def committee_cost(evaluator: str, slots: Sequence[SlotPlay]) -> Cost:
+    """What ``evaluator`` attests for scoring one round's revealed outputs: the items' latencies
+    and tokens add up; peak memory is the largest item's."""
+    costs = [s.item_costs[evaluator] for s in slots]
+    if not costs:
+        return Cost(0, 0, 0)
+    return Cost(latency_ms=round(sum(c.latency_ms for c in costs)),
+                tokens=sum(int(c.tokens) for c in costs),
+                memory_mb=round(max(c.peak_memory_mb for c in costs)))
+
+
+def build_rounds(pool: ProfilePool, draws: Sequence[Draw], scenario: "Scenario", seed: int) -> list[SimRound]:
+    """Play ``draws`` under ``scenario``; its own randomness (noise) is seeded by ``seed`` and its name."""
+    rng = random.Random(f"{seed}:{scenario.name}")
+    rounds = []
+    for index, draw in enumerate(draws):
+        task = pool.tasks[draw.task]
+        slots = tuple(scenario.slot(task.entries[m], task, rng) for m in draw.models)
+        revealed = [s for s in slots if s.reveals]
+        committee = tuple(
+            MemberPlay(e, tuple(clamp_wad(x) for x in scenario.score(e, revealed, rng)),
+                       committee_cost(e, revealed))
+            for e in draw.evaluators)
+        rounds.append(SimRound(index, task.task_id, task.kind, slots, committee))
+    return rounds
+
+
+def clamp_wad(x: int) -> int:
+    """A score the contract accepts: an integer in [0, WAD]."""
+    return max(0, min(WAD, int(x)))
+
+
+def initial_stakes(rounds: Sequence[SimRound], params: Params) -> list[int]:
+    """Each slot account's registration stake: the minimum plus one slash per round in which
+    it will commit and not reveal, so it stays eligible through every round."""
+    stakes = [params.min_stake] * len(rounds[0].slots)
+    for r in rounds:
+        for i, s in enumerate(r.slots):
+            if not s.reveals:
+                stakes[i] += params.slash_amount
+    return stakes

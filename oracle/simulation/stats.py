@@ -1,0 +1,92 @@
+"""Per-node statistics of a simulation: the paper's average normalised reward, with its spread.
+
+A node here is a profile identity (a model or an evaluator), however many
+slots or committee seats it filled. Every seat it filled in a round is one
+play: a revealed output or a revealed score list earns its reward (WAD / 1e18,
+as the paper reports it); a committed-and-silent output earns 0 and a slash.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from oracle.params import WAD
+from oracle.simulation.engine import RoundOutcome, SimRound
+from oracle.simulation.reference_backend import slot_label
+
+INFERENCE, EVALUATOR = "inference", "evaluator"
+
+
+@dataclass
+class Plays:
+    """Every play of one node, as floats (rewards, quality or agreement, cost) and wei."""
+
+    role: str
+    rewards: list[float] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)  # revealed plays only
+    costs: list[float] = field(default_factory=list)  # revealed plays only
+    paid_wei: int = 0
+    slashed_wei: int = 0
+
+
+@dataclass(frozen=True)
+class NodeStats:
+    name: str
+    role: str
+    rounds: int  # plays: seats filled (a model in two slots of one round plays twice)
+    mean_reward: float
+    std: float
+    ci95: float  # half-width of the normal-approximation 95% interval of the mean
+    mean_score: float  # consensus quality (inference) or agreement (evaluator)
+    mean_cost: float  # normalised cost
+    paid_eth: float
+    slashed_eth: float
+
+
+def collect(rounds: Sequence[SimRound], outcomes: Sequence[RoundOutcome]) -> dict[str, Plays]:
+    """Every node's plays, by name (inference nodes first, then evaluators, each sorted)."""
+    plays: dict[str, Plays] = {}
+    for r, o in zip(rounds, outcomes, strict=True):
+        paid = {p.index: p for p in o.inference}
+        slashed = dict(o.slashes)
+        for i, s in enumerate(r.slots):
+            node = plays.setdefault(s.model, Plays(INFERENCE))
+            p = paid.get(i)
+            node.rewards.append(p.reward / WAD if p else 0.0)
+            if p:
+                node.scores.append(p.score / WAD)
+                node.costs.append(p.cost / WAD)
+                node.paid_wei += p.amount
+            node.slashed_wei += slashed.get(slot_label(i), 0)
+        for p in o.evaluators:
+            node = plays.setdefault(r.committee[p.index].evaluator, Plays(EVALUATOR))
+            node.rewards.append(p.reward / WAD)
+            node.scores.append(p.score / WAD)
+            node.costs.append(p.cost / WAD)
+            node.paid_wei += p.amount
+    return dict(sorted(plays.items(), key=lambda kv: (kv[1].role != INFERENCE, kv[0])))
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+def summarise(plays: dict[str, Plays]) -> list[NodeStats]:
+    out = []
+    for name, p in plays.items():
+        n = len(p.rewards)
+        mean = _mean(p.rewards)
+        std = math.sqrt(sum((x - mean) ** 2 for x in p.rewards) / (n - 1)) if n > 1 else 0.0
+        out.append(NodeStats(name, p.role, n, mean, std, 1.96 * std / math.sqrt(n) if n else 0.0,
+                             _mean(p.scores), _mean(p.costs), p.paid_wei / 1e18, p.slashed_wei / 1e18))
+    return out
+
+
+def node_stats(rounds: Sequence[SimRound], outcomes: Sequence[RoundOutcome]) -> list[NodeStats]:
+    return summarise(collect(rounds, outcomes))
+
+
+def by_name(stats: Sequence[NodeStats]) -> dict[str, NodeStats]:
+    return {s.name: s for s in stats}

@@ -1,0 +1,155 @@
+"""The Monte Carlo engine: both backends agree to the wei, rewards follow quality and cost,
+median aggregation limits a lone booster, draws are reproducible, bad profiles fail clearly."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from oracle.commands import simulate as simulate_command
+from oracle.params import WAD, Aggregation, Params
+from oracle.simulation.adversary import compare
+from oracle.simulation.anvil_backend import AnvilBackend
+from oracle.simulation.engine import SimulationConfig, build_rounds, draw_rounds
+from oracle.simulation.profile_pool import ProfileError, load_pool
+from oracle.simulation.reference_backend import ReferenceBackend
+from oracle.simulation.report import print_adversaries
+from oracle.simulation.scenarios import scenarios
+from oracle.simulation.stats import by_name, node_stats
+
+
+def _params(pool, slots: int = 5, **changes) -> Params:
+    base = Params()
+    inf, ev = pool.suggested_cost_models(slots, base.inference_cost, base.evaluator_cost)
+    return base.with_(inference_cost=inf, evaluator_cost=ev, **changes)
+
+
+@pytest.mark.parametrize(("scenario", "rounds"), [("honest", 240), ("never-reveal", 60), ("lazy-node", 60)])
+def test_anvil_and_reference_pay_the_same_wei_every_round(profile: Path, scenario: str, rounds: int):
+    pool = load_pool(profile)
+    draws = draw_rounds(pool, SimulationConfig(rounds=rounds, seed=11))
+    played = build_rounds(pool, draws, scenarios(pool)[scenario], seed=11)
+    params = _params(pool, aggregation=Aggregation.MEDIAN)
+    reference = ReferenceBackend().run(played, params)
+    # Several blocks' worth of rounds, so rounds from different chunks are covered too.
+    backend = AnvilBackend(rounds_per_block=100)
+    chain = backend.run(played, params)
+    assert len(chain) == len(reference) == rounds
+    for k, (c, r) in enumerate(zip(chain, reference)):
+        assert c == r, f"round {k}"
+    assert backend.stats["transactions"] > rounds * 10
+    assert all(o.paid + o.refund == 10**18 for o in chain)
+    assert sum(p.amount for o in chain for p in o.inference) > 0
+    if scenario == "never-reveal":
+        assert all(o.slashes for o in chain)
+        assert all(amount == params.slash_amount for o in chain for _, amount in o.slashes)
+
+
+def test_the_better_cheaper_model_earns_more_and_beta_favours_the_cheaper(make_profile):
+    # (quality, latency ms, tokens, memory MB)
+    models = {
+        "good-cheap": (0.80, 500, 10, 800),
+        "poor-costly": (0.50, 3_000, 50, 3_000),
+        "good-costly": (0.80, 3_000, 50, 3_000),
+    }
+    pool = load_pool(make_profile("p.jsonl", tasks=20, models=models))
+    draws = draw_rounds(pool, SimulationConfig(rounds=600, slots=3, seed=3))
+    played = build_rounds(pool, draws, scenarios(pool)["honest"], seed=3)
+
+    def rewards(beta: float) -> dict[str, float]:
+        params = _params(pool, slots=3, beta_inference=round(beta * WAD))
+        return {s.name: s.mean_reward for s in node_stats(played, ReferenceBackend().run(played, params))}
+
+    low, high = rewards(0.1), rewards(0.6)
+    assert low["good-cheap"] > low["poor-costly"]
+    assert high["good-cheap"] > high["poor-costly"]
+    # Equal quality, different cost: beta moves reward toward the cheaper node.
+    share_low = low["good-cheap"] / (low["good-cheap"] + low["good-costly"])
+    share_high = high["good-cheap"] / (high["good-cheap"] + high["good-costly"])
+    assert share_high > share_low > 0.5
+
+
+def test_median_limits_a_single_boosting_evaluator(profile: Path):
+    pool = load_pool(profile)
+    draws = draw_rounds(pool, SimulationConfig(rounds=200, committee=3, seed=5))
+    catalogue = scenarios(pool)
+    adversaries = [s for name, s in catalogue.items() if name != "honest"]
+    results = compare(pool, draws, _params(pool), 5, ReferenceBackend(), adversaries)
+    out = io.StringIO()
+    print_adversaries(Console(file=out, width=200), results)
+    assert all(name in out.getvalue() for name in catalogue if name != "honest")
+
+    boost = next(r for r in results if r.scenario.name == "boosting-evaluator")
+    under_mean, under_median = boost.beneficiary_gain(Aggregation.MEAN), boost.beneficiary_gain(Aggregation.MEDIAN)
+    assert under_mean > 0.05
+    assert under_median < under_mean / 2
+    # Two colluders out of three outvote the honest one even under the median.
+    pair = next(r for r in results if r.scenario.name == "colluding-evaluators")
+    assert pair.beneficiary_gain(Aggregation.MEDIAN) > under_median
+    # The silent node earns nothing and is slashed in every round it plays.
+    silent = next(r for r in results if r.scenario.name == "never-reveal")
+    node = by_name(silent.attacked[Aggregation.MEAN])[silent.scenario.beneficiary]
+    assert node.mean_reward == 0 and node.slashed_eth == pytest.approx(0.5 * node.rounds)
+
+
+def test_same_seed_same_rounds(profile: Path):
+    pool = load_pool(profile)
+    config = SimulationConfig(rounds=50, seed=42)
+    first = build_rounds(pool, draw_rounds(pool, config), scenarios(pool)["noisy-evaluator"], 42)
+    again = build_rounds(pool, draw_rounds(pool, config), scenarios(pool)["noisy-evaluator"], 42)
+    other = draw_rounds(pool, SimulationConfig(rounds=50, seed=43))
+    assert first == again
+    assert other != draw_rounds(pool, config)
+
+
+def test_models_fill_slots_evenly_beyond_the_model_count(profile: Path):
+    pool = load_pool(profile)
+    for draw in draw_rounds(pool, SimulationConfig(rounds=100, slots=5, seed=1)):
+        counts = sorted(draw.models.count(m) for m in pool.models)
+        assert counts == [1, 2, 2]  # 5 slots over 3 models: every model plays, none more than twice
+        assert len(set(draw.evaluators)) == 3
+
+
+def test_bad_profiles_fail_with_the_path_and_the_fix(tmp_path: Path, make_profile):
+    missing = tmp_path / "nope.jsonl"
+    with pytest.raises(ProfileError, match="nope.jsonl does not exist.*--profile"):
+        load_pool(missing)
+    bad = make_profile("bad.jsonl", tasks=2)
+    with open(bad, "a", encoding="utf-8") as fh:
+        fh.write("{not json\n")
+    with pytest.raises(ProfileError, match=r"bad.jsonl:7: not a profile record"):
+        load_pool(bad)
+    record = json.loads((tmp_path / "bad.jsonl").read_text().splitlines()[0])
+    record["scores"]["sts"] = 1.5
+    (tmp_path / "range.jsonl").write_text(json.dumps(record) + "\n")
+    with pytest.raises(ProfileError, match=r"sts=1.5 .* outside \[0, 1\]"):
+        load_pool(tmp_path / "range.jsonl")
+    with pytest.raises(ProfileError, match="--committee 5: the profile has 4 usable evaluators"):
+        draw_rounds(load_pool(make_profile("ok.jsonl", tasks=2)), SimulationConfig(committee=5))
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    simulate_command.register(parser.add_subparsers())
+    args = parser.parse_args(["simulate", *argv])
+    return args.func(args)
+
+
+def test_cli_writes_tables_csv_json_and_plots(profile: Path, tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    assert _cli(["--profile", str(profile), "--rounds", "200", "--scenario", "boosting-evaluator",
+                 "--beta-sweep", "--aggregation", "median", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "strong-cheap" in printed and "boosting-evaluator" in printed
+    for name in ("nodes.csv", "summary.json", "rewards.png", "comparison.png", "beta_sweep.png", "adversaries.csv"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["params"]["aggregation"] == "median"
+    assert {n["name"] for n in summary["nodes"]} >= {"strong-cheap", "middling", "weak-costly", "sts"}
+    assert _cli(["--profile", str(tmp_path / "missing.jsonl")]) == 2
+    assert "missing.jsonl does not exist" in capsys.readouterr().out
