@@ -13,6 +13,14 @@ import sys
 # (module, what it does) in the order --help lists them.
 COMMANDS = [
     ("oracle.commands.demo", "deploy to a local Anvil and play one complete round"),
+    ("oracle.commands.simulate", "Monte Carlo of PoQ rounds drawn from a recorded profile"),
+    ("oracle.commands.eval", "profile models and evaluators: quality, cost, correlations"),
+    ("oracle.commands.explorer", "serve a local explorer of rounds, nodes and payouts read from the chain"),
+    ("oracle.commands.run", "the main job: a devnet, the oracle and real node daemons for a few rounds"),
+    ("oracle.commands.devnet", "start/stop a local Anvil with PoQ deployed and nodes registered"),
+    ("oracle.commands.node", "run an inference or evaluator node daemon"),
+    ("oracle.commands.requester", "run the requester (poq oracle): open rounds, reveal, advance, settle"),
+    ("oracle.commands.payouts", "per-node and per-round payouts and slashes, from the chain"),
 ]
 
 

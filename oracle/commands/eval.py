@@ -1,0 +1,130 @@
+"""``poq eval``: run tasks x models x evaluators and write the profile the Monte Carlo engine reads.
+
+Writes to --out: records.jsonl (one record per task x model: output, its cost,
+every evaluator's score and cost), correlations.csv/.md, quality_cost.csv/.md,
+evaluator_cost.csv/.md, suggested_params.json, quality_vs_latency.png and
+correlation_matrix.png (and batch_sweep.csv/.md with --sweep). Rerunning with the
+same --out resumes: (task, model) pairs already recorded are skipped.
+
+With no arguments: the built-in tasks, two small packaged models and cheap
+offline evaluators, in a few minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_OUT = Path("eval-out")
+
+
+def _csv(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from oracle.evaluation import DEFAULT_MODELS
+    from oracle.quality import DEFAULT_EVALUATORS, KNOWN
+
+    p = sub.add_parser("eval", help="profile models and evaluators on tasks (quality, cost, correlations)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="evaluators: " + "; ".join(f"{k}: {v}" for k, v in KNOWN.items()))
+    p.add_argument("--tasks", default="builtin",
+                   help="task sources, comma-separated: builtin, squad, cnn_dailymail (default builtin)")
+    p.add_argument("--data", action="append", type=Path, default=None, metavar="PATH",
+                   help="local file for each non-builtin --tasks source, in the same order (repeat the option)")
+    p.add_argument("--limit", type=int, default=None, help="first N tasks of each source")
+    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                   help=f"comma-separated model names (default {','.join(DEFAULT_MODELS)})")
+    p.add_argument("--evaluators", default=",".join(DEFAULT_EVALUATORS),
+                   help=f"comma-separated evaluator names (default {','.join(DEFAULT_EVALUATORS)})")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("--max-new-tokens", type=int, default=None,
+                   help="output budget per answer (default: 32 for QA, 96 for summaries)")
+    p.add_argument("--chunk-size", type=int, default=8,
+                   help="tasks per chunk: records are saved after each chunk (default 8)")
+    p.add_argument("--batch-size", type=int, default=32, help="evaluator batch size (default 32)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for llama.cpp and ONNX (default: all cores; 1 is faster on a busy machine)")
+    p.add_argument("--sweep", default="", metavar="SIZES",
+                   help="also sweep embedding evaluators over these batch sizes, e.g. 1,8,32,64")
+    p.set_defaults(func=run)
+
+
+def _data_paths(sources: list[str], data: list[Path] | None) -> list[Path | None]:
+    files = [s for s in sources if s != "builtin"]
+    data = data or []
+    if data and len(data) != len(files):
+        raise SystemExit(f"poq eval: {len(data)} --data paths for {len(files)} file sources {files}: "
+                         "give one --data per squad/cnn_dailymail source, in order")
+    it = iter(data)
+    return [None if s == "builtin" or not data else next(it) for s in sources]
+
+
+class RichProgress:
+    """rich progress bars: one for the whole run, one for the current model or evaluator."""
+
+    def __init__(self, progress):
+        self.p = progress
+        self.total = None
+        self.current = None
+
+    def start(self, total_pairs: int, done_pairs: int) -> None:
+        self.total = self.p.add_task("task x model pairs", total=total_pairs, completed=done_pairs)
+
+    def phase(self, label: str, total: int) -> None:
+        if self.current is not None:
+            self.p.remove_task(self.current)
+        self.current = self.p.add_task(label, total=total)
+
+    def advance(self) -> None:
+        self.p.advance(self.current)
+
+    def chunk_done(self, records) -> None:
+        self.p.advance(self.total, len(records))
+
+
+def _sweep(config, sizes: list[int]):
+    """Batch-size sweep of the run's embedding evaluators over the run's outputs and references."""
+    from oracle.evaluation import load_records, load_run_tasks
+    from oracle.profiling import batch_sweep
+    from oracle.quality import load_evaluator
+
+    tasks = load_run_tasks(config)
+    texts = [r.output for r in load_records(config.out)] + [ref for t in tasks for ref in t.references]
+    points = []
+    for name in config.evaluators:
+        evaluator = load_evaluator(name, threads=config.threads)
+        try:
+            if hasattr(evaluator, "embed"):
+                points.extend(batch_sweep(evaluator, texts, sizes))
+        finally:
+            evaluator.close()
+    return points
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from oracle.evaluation import EvalConfig, load_records, run_eval
+    from oracle.report import write_report
+
+    sources = _csv(args.tasks)
+    config = EvalConfig(out=args.out, sources=sources, data=_data_paths(sources, args.data), limit=args.limit,
+                        models=_csv(args.models), evaluators=_csv(args.evaluators),
+                        max_new_tokens=args.max_new_tokens, chunk_size=args.chunk_size, batch_size=args.batch_size,
+                        threads=args.threads)
+    console = Console()
+    console.print(f"[bold]poq eval[/bold]: tasks {','.join(sources)}, models {','.join(config.models)}, "
+                  f"evaluators {','.join(config.evaluators)} -> {config.out}")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bars:
+        run_eval(config, RichProgress(bars))
+    sweep = _sweep(config, [int(x) for x in _csv(args.sweep)]) if args.sweep else None
+    files = write_report(load_records(config.out), config.out, sweep)
+    console.print(f"wrote {len(files) + 1} files to {config.out}: records.jsonl, "
+                  + ", ".join(f.name for f in files))
+    console.print((config.out / "quality_cost.md").read_text())
+    console.print((config.out / "correlations.md").read_text())
+    return 0
