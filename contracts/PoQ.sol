@@ -792,7 +792,8 @@ contract PoQ is Ownable, ReentrancyGuard {
 
     // ------------------------------ views ------------------------------
 
-    /// @notice The round's stored state; `expired` means its stage's deadline has passed and the next call moves it on.
+    /// @notice The round's stored state; `expired` means the current block is past its stage's deadline, so any call
+    ///         that touches the round moves it on (a call mined in the deadline block itself still counts).
     function round(uint256 roundId) external view returns (Round memory r, bool expired) {
         r = _rounds[roundId];
         expired = r.stage != Stage.None && r.stage < Stage.Settleable && block.number > r.deadline;

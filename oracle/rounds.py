@@ -68,6 +68,7 @@ def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, 
         client.commit_output(node.account, rid, output_commitment(
             client.chain_id, client.address, rid, node.account.address, node.output, node.cost,
             salts[node.account.address]))
+    _wait_for_stage(client, requester, rid, {Stage.REVEAL, Stage.SETTLEABLE})
     for node in inference:
         if node.reveals:
             client.reveal_output(node.account, rid, node.output, node.cost, salts[node.account.address])

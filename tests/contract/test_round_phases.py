@@ -1,0 +1,228 @@
+"""Every phase of a round, called through ape: what each call stores and emits, and when stages end.
+
+A stage ends as soon as everyone expected in it has acted, and otherwise at its
+deadline: a call in the deadline block still counts, the next block belongs to
+the next stage.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from oracle.chain import TaskSpec
+from oracle.commitments import new_salt, output_commitment, scores_commitment
+from oracle.ledger import build_rounds, check_against_reference
+from oracle.params import WAD, Stage
+from oracle.reward import Cost, normalised_cost, split_budget
+
+from .harness import DEFAULT_COST, DEFAULT_EVAL_COST, default_output, land_next_tx_at, reverts_with
+
+ETH = 10**18
+REFERENCE = "Denver Broncos"
+
+
+def by_address(accounts: list, addresses: list[str]) -> list:
+    index = {a.address: a for a in accounts}
+    return [index[a] for a in addresses]
+
+
+def test_open_round_splits_budget_and_enters_commit(poq, client, requester, params):
+    before = client.eth_balance(poq.address)
+    spec = TaskSpec(b"\x01" * 32, "data:text/plain,hi", "qa", 4, 3)
+    rid = client.next_round_id()
+    tx = poq.openRound(spec.as_tuple(), sender=requester, value=3 * ETH + 7)
+    (opened,) = tx.events.filter(poq.RoundOpened)
+    inference_pool, evaluator_pool = split_budget(3 * ETH + 7, params)
+    assert (opened.roundId, opened.requester, opened.kind, opened.uri) == (rid, requester.address, "qa",
+                                                                            "data:text/plain,hi")
+    assert (opened.slots, opened.committeeSize) == (4, 3)
+    assert (opened.inferencePool, opened.evaluatorPool) == (inference_pool, evaluator_pool)
+    assert inference_pool + evaluator_pool == 3 * ETH + 7
+    (changed,) = tx.events.filter(poq.StageChanged)
+    assert (changed.stage, changed.deadline) == (Stage.COMMIT, tx.block_number + params.commit_window)
+    r = client.round(rid)
+    assert (r["stage"], r["deadline"], r["reference_commitment"]) == (Stage.COMMIT, changed.deadline, b"\x00" * 32)
+    assert client.eth_balance(poq.address) == before + 3 * ETH + 7
+    assert client.next_round_id() == rid + 1
+
+
+def test_full_round_through_every_phase(poq, client, open_round, params, inference_nodes, evaluators,
+                                        requester):
+    """n = 3, K = 3, no reference: every call through ape, every early close, settle, withdraw."""
+    play = open_round(slots=3, committee_size=3, budget=2 * ETH)
+    rid, nodes = play.rid, inference_nodes[:3]
+    costs = [DEFAULT_COST, Cost(4_000, 200, 3_000), Cost(0, 0, 0)]
+    salts = [new_salt() for _ in nodes]
+    for i, (node, cost, salt) in enumerate(zip(nodes, costs, salts)):
+        c = output_commitment(client.chain_id, poq.address, rid, node.address, default_output(node.address),
+                              cost, salt)
+        tx = poq.commitOutput(rid, c, sender=node)
+        assert [(e.node, e.commitment) for e in tx.events.filter(poq.OutputCommitted)] == [(node.address, c)]
+        assert play.stage() == (Stage.COMMIT if i < 2 else Stage.REVEAL)  # closes once n have committed
+    assert client.contract.functions.committers(rid).call() == [n.address for n in nodes]
+    assert [client.node(n.address)["pending_rounds"] for n in nodes] == [1, 1, 1]
+
+    for i, (node, cost, salt) in enumerate(zip(nodes, costs, salts)):
+        tx = poq.revealOutput(rid, default_output(node.address), cost.as_tuple(), salt, sender=node)
+        (ev,) = tx.events.filter(poq.OutputRevealed)
+        assert (ev.node, ev.index, ev.output) == (node.address, i, default_output(node.address))
+        assert ev.normalisedCost == normalised_cost(cost, params.inference_cost)
+    # The last reveal closed Reveal and, with no reference, drew the committee in the same transaction.
+    (drawn,) = tx.events.filter(poq.CommitteeDrawn)
+    members = list(drawn.members)
+    assert len(members) == len(set(members)) == 3
+    assert set(members) <= {e.address for e in evaluators}
+    assert client.committee(rid) == members
+    assert play.stage() == Stage.SCORE_COMMIT
+
+    scores = {m: [WAD, WAD // 2, k * WAD // 10] for k, m in enumerate(members)}
+    score_salts = {m: new_salt() for m in members}
+    for k, member in enumerate(by_address(evaluators, members)):
+        c = scores_commitment(client.chain_id, poq.address, rid, member.address, scores[member.address],
+                              DEFAULT_EVAL_COST, score_salts[member.address])
+        poq.commitScores(rid, c, sender=member)
+        assert play.stage() == (Stage.SCORE_COMMIT if k < 2 else Stage.SCORE_REVEAL)
+    for k, member in enumerate(by_address(evaluators, members)):
+        tx = poq.revealScores(rid, scores[member.address], DEFAULT_EVAL_COST.as_tuple(),
+                              score_salts[member.address], sender=member)
+        (ev,) = tx.events.filter(poq.ScoresRevealed)
+        assert list(ev.scores) == scores[member.address]
+        assert ev.normalisedCost == normalised_cost(DEFAULT_EVAL_COST, params.evaluator_cost)
+        assert play.stage() == (Stage.SCORE_REVEAL if k < 2 else Stage.SETTLEABLE)
+
+    payees = [n.address for n in nodes] + members + [requester.address]
+    owed_before = {a: client.balance_of(a) for a in payees}
+    tx = poq.settle(rid, sender=requester)
+    assert play.stage() == Stage.SETTLED
+    record = build_rounds(client.events(from_block=play.opened_block))[rid]
+    assert check_against_reference(record, params) == []
+    assert record.paid + record.refund == 2 * ETH
+    credited = {p["node"]: p["amount"] for p in record.inference_paid + record.evaluator_paid}
+    credited[requester.address] = record.refund
+    for a in payees:
+        assert client.balance_of(a) - owed_before[a] == credited[a]
+    assert [client.node(a)["pending_rounds"] for a in [n.address for n in nodes] + members] == [0] * 6
+
+    payee = nodes[0]
+    owed = client.balance_of(payee.address)
+    assert owed > 0
+    eth_before = client.eth_balance(payee.address)
+    tx = poq.withdraw(sender=payee)
+    assert [(e.account, e.amount) for e in tx.events.filter(poq.Withdrawn)] == [(payee.address, owed)]
+    assert client.eth_balance(payee.address) - eth_before == owed - tx.total_fees_paid
+    assert client.balance_of(payee.address) == 0
+
+
+def test_reference_reveal_then_committee(poq, client, open_round, requester, inference_nodes, params):
+    play = open_round(slots=2, committee_size=2, reference=REFERENCE)
+    for node in inference_nodes[:2]:
+        play.commit(node)
+    for node in inference_nodes[:2]:
+        play.reveal(node)
+    assert play.stage() == Stage.REFERENCE  # a committed reference keeps the committee waiting for it
+    assert client.committee(play.rid) == []
+    tx = poq.revealReference(play.rid, REFERENCE, b"\x11" * 32, sender=requester)
+    assert [e.referenceAnswer for e in tx.events.filter(poq.ReferenceRevealed)] == [REFERENCE]
+    assert len(tx.events.filter(poq.CommitteeDrawn)) == 1
+    r = client.round(play.rid)
+    assert (r["stage"], r["reference_revealed"]) == (Stage.SCORE_COMMIT, True)
+    assert len(client.committee(play.rid)) == 2
+
+
+def test_reference_stage_ends_at_deadline_without_reveal(client, open_round, inference_nodes, params):
+    play = open_round(slots=1, committee_size=2, reference=REFERENCE)
+    play.commit(inference_nodes[0])
+    play.reveal(inference_nodes[0])
+    assert play.stage() == Stage.REFERENCE
+    deadline = client.round(play.rid)["deadline"]
+    land_next_tx_at(client, deadline + 1)
+    play.advance_to(Stage.SCORE_COMMIT)
+    r = client.round(play.rid)
+    assert r["reference_revealed"] is False
+    assert len(client.committee(play.rid)) == 2
+
+
+def test_committee_of_every_evaluator_and_never_an_exiting_one(poq, client, open_round, evaluators,
+                                                               inference_nodes):
+    leaving = evaluators[0]
+    poq.requestExit(sender=leaving)
+    assert leaving.address not in client.contract.functions.evaluatorSet().call()
+    play = open_round(slots=1, committee_size=len(evaluators) - 1)
+    play.commit(inference_nodes[0])
+    play.reveal(inference_nodes[0])
+    assert sorted(play.committee()) == sorted(e.address for e in evaluators[1:])
+
+
+# ------------------------------------------------------------------ deadlines
+
+
+def test_commit_stage_runs_to_its_deadline(poq, client, open_round, inference_nodes, params):
+    play = open_round(slots=3)
+    play.commit(inference_nodes[0])
+    deadline = client.round(play.rid)["deadline"]
+    land_next_tx_at(client, deadline)  # the deadline block itself is still Commit
+    play.commit(inference_nodes[1])
+    assert play.stage() == Stage.COMMIT
+    late = inference_nodes[2]
+    with reverts_with("WrongStage", roundId=play.rid, expected=Stage.COMMIT, actual=Stage.REVEAL):
+        poq.commitOutput(play.rid, b"\x01" * 32, sender=late)
+
+
+def test_reveal_stage_runs_to_its_deadline_then_draws(poq, client, open_round, inference_nodes):
+    play = open_round(slots=2)
+    for node in inference_nodes[:2]:
+        play.commit(node)
+    play.reveal(inference_nodes[0])
+    assert play.stage() == Stage.REVEAL
+    deadline = client.round(play.rid)["deadline"]
+    land_next_tx_at(client, deadline + 1)
+    tx = poq.advance(play.rid, sender=inference_nodes[0])
+    assert len(tx.events.filter(poq.CommitteeDrawn)) == 1
+    assert play.stage() == Stage.SCORE_COMMIT
+    assert client.revealed_nodes(play.rid) == [inference_nodes[0].address]
+
+
+def test_score_stages_run_to_their_deadlines(client, open_round, inference_nodes, evaluators):
+    play = open_round(slots=1, committee_size=3)
+    play.commit(inference_nodes[0])
+    play.reveal(inference_nodes[0])
+    members = by_address(evaluators, play.committee())
+    for m in members[:2]:
+        play.commit_scores(m, [WAD])
+    assert play.stage() == Stage.SCORE_COMMIT
+    land_next_tx_at(client, client.round(play.rid)["deadline"] + 1)
+    play.advance_to(Stage.SCORE_REVEAL)
+    play.reveal_scores(members[0])
+    assert play.stage() == Stage.SCORE_REVEAL  # the second committer has not revealed yet
+    land_next_tx_at(client, client.round(play.rid)["deadline"] + 1)
+    play.advance_to(Stage.SETTLEABLE)
+
+
+@pytest.mark.parametrize("commits, reveals", [(0, 0), (2, 0)], ids=["nobody-commits", "nobody-reveals"])
+def test_round_without_outputs_skips_to_settleable_and_refunds(poq, client, open_round, inference_nodes,
+                                                               requester, commits, reveals, params):
+    play = open_round(slots=3, budget=ETH)
+    for node in inference_nodes[:commits]:
+        play.commit(node)
+    play.advance_to(Stage.SETTLEABLE)
+    assert client.committee(play.rid) == []
+    tx = poq.settle(play.rid, sender=requester)
+    (settled,) = tx.events.filter(poq.RoundSettled)
+    assert (settled.paid, settled.refund) == (0, ETH)
+    assert [s.node for s in tx.events.filter(poq.Slashed)] == [n.address for n in inference_nodes[:commits]]
+
+
+def test_round_without_score_commits_pays_no_quality(poq, client, open_round, inference_nodes, requester,
+                                                     params):
+    play = open_round(slots=2, committee_size=2)
+    for node in inference_nodes[:2]:
+        play.commit(node)
+    for node in inference_nodes[:2]:
+        play.reveal(node)
+    play.advance_to(Stage.SETTLEABLE)
+    tx = poq.settle(play.rid, sender=requester)
+    paid = tx.events.filter(poq.InferencePaid)
+    assert [(p.quality, p.amount) for p in paid] == [(0, 0), (0, 0)]
+    assert tx.events.filter(poq.EvaluatorPaid) == [] and tx.events.filter(poq.Slashed) == []
+    (settled,) = tx.events.filter(poq.RoundSettled)
+    assert settled.refund == play.budget
