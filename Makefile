@@ -26,7 +26,8 @@ $(HOME)/.solcx/solc-v0.8.28: tools/solc.js node_modules/.installed $(VENV)/.inst
 	$(BIN)/python -m oracle.toolchain
 
 run: setup
-	$(BIN)/poq demo
+	$(BIN)/poq run
+	$(BIN)/poq simulate
 
 # Debian's Chromium drives the explorer's browser tests (Playwright never downloads one).
 /usr/bin/chromium:
