@@ -6,9 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test gas clean
+.PHONY: setup solc run test clean
 
-setup: node_modules/.installed $(VENV)/.installed $(HOME)/.solcx/solc-v0.8.28
+setup: node_modules/.installed $(VENV)/.installed solc
 
 # npm ci installs exactly package-lock.json: Anvil, forge, cast, solc, OpenZeppelin.
 node_modules/.installed: package.json package-lock.json
@@ -21,9 +21,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e .
 	touch $@
 
-# The offline compiler, registered where py-solc-x and ape-solidity look for it.
-$(HOME)/.solcx/solc-v0.8.28: tools/solc.js node_modules/.installed $(VENV)/.installed
-	$(BIN)/python -m oracle.toolchain
+# The offline compiler, registered where py-solc-x and ape-solidity look for it
+# (~/.solcx/solc-v0.8.28, pointing at this checkout's tools/solc.js; rewritten only if it differs).
+solc: node_modules/.installed $(VENV)/.installed
+	@$(BIN)/python -m oracle.toolchain >/dev/null
 
 run: setup
 	$(BIN)/poq run
