@@ -11,7 +11,6 @@ import hashlib
 import json
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 from oracle.toolchain import ROOT, SOLC_JS, ToolchainError
 

@@ -152,7 +152,6 @@ def _run_inference(args: argparse.Namespace) -> int:
 
 def _run_evaluator(args: argparse.Namespace) -> int:
     from node import evaluator
-    from oracle.cost import measure
     from oracle.quality import load_evaluator
 
     try:
@@ -161,8 +160,6 @@ def _run_evaluator(args: argparse.Namespace) -> int:
         return fail(exc)
     daemon.log.info("loading evaluator %s", args.evaluator)
     ev = load_evaluator(args.evaluator)
-    with measure():  # first use imports the cost meter's backends (torch): not inside a round's measured time
-        pass
     try:
         evaluator.run(daemon, ev, args.evaluator)
     finally:
