@@ -26,7 +26,7 @@ from oracle.rounds import task_hash
 from .harness import FastClient, RoundPlay
 
 ETH = 10**18
-STEPS = 160
+STEPS = 200  # each walk: at least 200 random actions, the invariant checked after every one
 # Windows long enough that a round's stages see several actions among the walk's random ones.
 WINDOWS = {"commit_window": 40, "reveal_window": 40, "reference_window": 15, "score_commit_window": 40,
            "score_reveal_window": 40}
