@@ -68,11 +68,11 @@ def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, 
         client.commit_output(node.account, rid, output_commitment(
             client.chain_id, client.address, rid, node.account.address, node.output, node.cost,
             salts[node.account.address]))
-    _wait_for_stage(client, requester, rid, {Stage.REVEAL, Stage.SETTLEABLE})
+    wait_for_stage(client, requester, rid, {Stage.REVEAL, Stage.SETTLEABLE})
     for node in inference:
         if node.reveals:
             client.reveal_output(node.account, rid, node.output, node.cost, salts[node.account.address])
-    _wait_for_stage(client, requester, rid, {Stage.REFERENCE, Stage.SCORE_COMMIT, Stage.SETTLEABLE})
+    wait_for_stage(client, requester, rid, {Stage.REFERENCE, Stage.SCORE_COMMIT, Stage.SETTLEABLE})
     if reference is not None and client.round(rid)["stage"] == Stage.REFERENCE:
         client.reveal_reference(requester, rid, reference, ref_salt)
 
@@ -88,19 +88,19 @@ def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, 
         plans[ev.account.address] = (scores, salt)
         client.commit_scores(ev.account, rid, scores_commitment(
             client.chain_id, client.address, rid, ev.account.address, scores, ev.cost, salt))
-    _wait_for_stage(client, requester, rid, {Stage.SCORE_REVEAL, Stage.SETTLEABLE})
+    wait_for_stage(client, requester, rid, {Stage.SCORE_REVEAL, Stage.SETTLEABLE})
     for ev in members:
         if ev.reveals:
             scores, salt = plans[ev.account.address]
             client.reveal_scores(ev.account, rid, scores, ev.cost, salt)
-    _wait_for_stage(client, requester, rid, {Stage.SETTLEABLE})
+    wait_for_stage(client, requester, rid, {Stage.SETTLEABLE})
     client.settle(requester, rid)
     return rid
 
 
-def _wait_for_stage(client: PoQClient, poker: LocalAccount, rid: int, stages: set[Stage]) -> None:
+def wait_for_stage(client: PoQClient, poker: LocalAccount, rid: int, stages: set[Stage], tries: int = 100) -> None:
     """Mine past deadlines (a devnet only) until the round reaches one of ``stages``."""
-    for _ in range(1_000):
+    for _ in range(tries):
         r = client.round(rid)
         if Stage(r["stage"]) in stages:
             return
@@ -108,4 +108,4 @@ def _wait_for_stage(client: PoQClient, poker: LocalAccount, rid: int, stages: se
             client.advance(poker, rid)
         else:
             client.w3.provider.make_request("anvil_mine", [hex(r["deadline"] - client.w3.eth.block_number + 1)])
-    raise RuntimeError(f"round {rid} never reached {stages}")
+    raise RuntimeError(f"round {rid} is stuck in stage {Stage(r['stage']).name}, wanted {sorted(s.name for s in stages)}")

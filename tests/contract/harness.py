@@ -26,6 +26,7 @@ from web3 import HTTPProvider, Web3
 
 from oracle.chain import ContractRevert, PoQClient, decode_revert
 from oracle.commitments import new_salt, output_commitment, scores_commitment
+from oracle.rounds import wait_for_stage
 from oracle.params import Role, Stage
 from oracle.reward import Cost
 
@@ -160,15 +161,7 @@ class FastClient(PoQClient):
 
     def advance_to(self, poker: Any, rid: int, stages: set[Stage]) -> None:
         """Mine past deadlines until round ``rid`` reaches one of ``stages``."""
-        for _ in range(10):
-            r = self.round(rid)
-            if Stage(r["stage"]) in stages:
-                return
-            if r["expired"]:
-                self.advance(poker, rid)
-            else:
-                self.mine(r["deadline"] - self.block_number() + 1)
-        raise AssertionError(f"round {rid} is stuck in stage {Stage(r['stage']).name}, wanted {stages}")
+        wait_for_stage(self, poker, rid, stages, tries=10)
 
     def commit_output_for(self, node: Any, rid: int, output: str, cost: Cost) -> bytes:
         """Commit ``output``/``cost`` for ``node``; returns the salt to reveal with."""
