@@ -12,7 +12,7 @@ none: it never commits, so it is never slashed.
 from __future__ import annotations
 
 from node.follower import Daemon, round_record
-from node.role import PLANNED, CommitRevealRole, eth, key
+from node.role import PLANNED, CommitRevealRole, attest, key
 from node.store import Record
 from node.wire import decode_references, task_from_uri
 from oracle.commitments import new_salt, scores_commitment
@@ -25,6 +25,8 @@ from oracle.rounds import to_wad
 class EvaluatorRole(CommitRevealRole):
     commit_stage = Stage.SCORE_COMMIT
     reveal_stage = Stage.SCORE_REVEAL
+    paid_field = "evaluator_paid"
+    score_field = "agreement"
 
     def __init__(self, daemon: Daemon, evaluator, evaluator_name: str) -> None:
         super().__init__(daemon)
@@ -53,8 +55,7 @@ class EvaluatorRole(CommitRevealRole):
             return None
         result = scored(self.evaluator, task, outputs)
         scores = [to_wad(s) for s in result.scores]
-        cost = Cost(latency_ms=max(1, round(result.cost.latency_ms)), tokens=int(result.cost.tokens),
-                    memory_mb=max(1, round(result.cost.peak_memory_mb)))
+        cost = attest(result.cost.latency_ms, result.cost.tokens, result.cost.peak_memory_mb)
         salt = new_salt()
         commitment = scores_commitment(self.client.chain_id, self.client.address, round_id, self.me, scores, cost,
                                        salt)
@@ -75,13 +76,6 @@ class EvaluatorRole(CommitRevealRole):
     def send_reveal(self, round_id: int, rec: Record) -> None:
         self.client.reveal_scores(self.d.account, round_id, rec.data["scores"], Cost(*rec.data["cost"]),
                                   bytes.fromhex(rec.data["salt"]))
-
-    def report(self, round_id: int, record) -> str:
-        for p in record.evaluator_paid:
-            if p["node"] == self.me:
-                return (f"agreement {p['agreement'] / 1e18:.3f}, cost {p['cost'] / 1e18:.3f}, "
-                        f"reward {p['reward'] / 1e18:.3f}, paid {eth(p['amount'])}")
-        return "no payout for this node"
 
 
 def run(daemon: Daemon, evaluator, evaluator_name: str) -> None:

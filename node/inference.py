@@ -13,20 +13,16 @@ from oracle.params import Stage
 from oracle.prompts import render
 from oracle.reward import Cost
 from node.follower import Daemon
-from node.role import PLANNED, CommitRevealRole, eth, key
+from node.role import PLANNED, CommitRevealRole, attest, key
 from node.store import Record
 from node.wire import task_from_uri
-
-
-def attested_cost(generation) -> Cost:
-    """A ``Generation``'s measured cost as the contract's integer attestation."""
-    return Cost(latency_ms=max(1, round(generation.latency_ms)), tokens=int(generation.output_tokens),
-                memory_mb=max(1, round(generation.peak_memory_mb)))
 
 
 class InferenceRole(CommitRevealRole):
     commit_stage = Stage.COMMIT
     reveal_stage = Stage.REVEAL
+    paid_field = "inference_paid"
+    score_field = "quality"
 
     def __init__(self, daemon: Daemon, backend, model_name: str, max_new_tokens: int = 64) -> None:
         super().__init__(daemon)
@@ -55,7 +51,7 @@ class InferenceRole(CommitRevealRole):
         prompt = render(task)
         generation = self.backend.generate(prompt, max_new_tokens=self.max_new_tokens)
         output = generation.text.strip()
-        cost = attested_cost(generation)
+        cost = attest(generation.latency_ms, generation.output_tokens, generation.peak_memory_mb)
         salt = new_salt()
         commitment = output_commitment(self.client.chain_id, self.client.address, round_id, self.me, output, cost,
                                        salt)
@@ -75,13 +71,6 @@ class InferenceRole(CommitRevealRole):
     def send_reveal(self, round_id: int, rec: Record) -> None:
         self.client.reveal_output(self.d.account, round_id, rec.data["output"], Cost(*rec.data["cost"]),
                                   bytes.fromhex(rec.data["salt"]))
-
-    def report(self, round_id: int, record) -> str:
-        for p in record.inference_paid:
-            if p["node"] == self.me:
-                return (f"quality {p['quality'] / 1e18:.3f}, cost {p['cost'] / 1e18:.3f}, "
-                        f"reward {p['reward'] / 1e18:.3f}, paid {eth(p['amount'])}")
-        return "no payout for this node"
 
 
 def run(daemon: Daemon, backend, model_name: str, max_new_tokens: int) -> None:

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from node.follower import Daemon, round_record
 from node.store import Record
 from oracle.params import Stage
+from oracle.reward import Cost
 
 PLANNED, COMMITTED, REVEALED = "planned", "committed", "revealed"
 SETTLED, MISSED, LOST = "settled", "missed", "lost"
@@ -32,6 +33,11 @@ RECHECK_SECONDS = 5.0
 
 def key(round_id: int) -> str:
     return f"round:{round_id}"
+
+
+def attest(latency_ms: float, tokens: int, peak_memory_mb: float) -> Cost:
+    """A measured cost as the contract's integer attestation (at least 1 ms and 1 MB)."""
+    return Cost(latency_ms=max(1, round(latency_ms)), tokens=int(tokens), memory_mb=max(1, round(peak_memory_mb)))
 
 
 def eth(wei: int) -> str:
@@ -67,9 +73,17 @@ class CommitRevealRole(ABC):
     @abstractmethod
     def send_reveal(self, round_id: int, rec: Record) -> None: ...
 
-    @abstractmethod
+    # Which of the ledger's payout lists holds this role, and what its score is called there.
+    paid_field: str
+    score_field: str
+
     def report(self, round_id: int, record) -> str:
         """One line on what settlement gave this node."""
+        for p in getattr(record, self.paid_field):
+            if p["node"] == self.me:
+                return (f"{self.score_field} {p[self.score_field] / 1e18:.3f}, cost {p['cost'] / 1e18:.3f}, "
+                        f"reward {p['reward'] / 1e18:.3f}, paid {eth(p['amount'])}")
+        return "no payout for this node"
 
     # ------------------------------------------------------------------ wiring
 
