@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import ctypes
 import math
-import os
 from pathlib import Path
 
 import numpy as np
+
+from oracle.backends.llamacpp_backend import placement
 
 # Surface forms of the answer's first token; each variant's probability counts.
 YES = ("Yes", "yes", "YES", " Yes", " yes")
@@ -33,8 +34,8 @@ class YesNoScorer:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.path = Path(gguf_path)
-        self.llm = Llama(model_path=str(self.path), n_ctx=n_ctx, n_threads=threads or os.cpu_count(),
-                         logits_all=False, verbose=False)
+        self.llm = Llama(model_path=str(self.path), n_ctx=n_ctx, logits_all=False, verbose=False,
+                         **placement(threads))
         template = self.llm.metadata.get("tokenizer.chat_template")
         if not template:
             raise ValueError(f"{self.path.name} has no chat template: a yes/no scorer needs an instruct model")
