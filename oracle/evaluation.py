@@ -48,6 +48,9 @@ class EvalConfig:
     # CPU threads for llama.cpp and ONNX (None: every core). On a shared, oversubscribed
     # machine 1 thread is several times faster than 2: llama.cpp's threads wait on each other.
     threads: int | None = None
+    # (k, n): only the k-th (1-based) of n contiguous, near-equal slices of the tasks, so that one
+    # profile can be recorded by n processes (one per core) or machines; see ``shard_slice``.
+    shard: tuple[int, int] | None = None
 
     def tokens_for(self, task: Task) -> int:
         return self.max_new_tokens or MAX_NEW_TOKENS[task.kind]
@@ -79,7 +82,16 @@ def load_run_tasks(config: EvalConfig) -> list[Task]:
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
         raise ValueError("two task sources share task ids; run them into separate --out folders")
+    if config.shard:
+        tasks = tasks[shard_slice(len(tasks), *config.shard)]
     return tasks
+
+
+def shard_slice(count: int, k: int, n: int) -> slice:
+    """The k-th (1-based) of n contiguous slices of ``count`` tasks; together they cover each task once."""
+    if not 1 <= k <= n:
+        raise ValueError(f"shard {k}/{n} does not exist: K/N needs 1 <= K <= N, e.g. 1/2 and 2/2")
+    return slice((k - 1) * count // n, k * count // n)
 
 
 def done_pairs(out: Path) -> set[tuple[str, str]]:

@@ -6,6 +6,10 @@ evaluator_cost.csv/.md, suggested_params.json, quality_vs_latency.png and
 correlation_matrix.png (and batch_sweep.csv/.md with --sweep). Rerunning with the
 same --out resumes: (task, model) pairs already recorded are skipped.
 
+To spread one run over N processes or machines, give each --shard K/N and its own
+--out, concatenate their records.jsonl into one folder, and run the same command
+there without --shard: every pair is found recorded and only the tables are written.
+
 With no arguments: the built-in tasks, two small packaged models and cheap
 offline evaluators, in a few minutes on two CPU cores.
 """
@@ -46,9 +50,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="evaluator batch size (default 32)")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for llama.cpp and ONNX (default: all cores; 1 is faster on a busy machine)")
+    p.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                   help="record only the K-th of N contiguous slices of the tasks (e.g. 2/2), into its own --out")
     p.add_argument("--sweep", default="", metavar="SIZES",
                    help="also sweep embedding evaluators over these batch sizes, e.g. 1,8,32,64")
     p.set_defaults(func=run)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``K/N`` -> (K, N), with an error that shows the expected form."""
+    from oracle.evaluation import shard_slice
+
+    try:
+        k, n = (int(x) for x in text.split("/"))
+        shard_slice(0, k, n)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/2 "
+                                         f"({exc})") from None
+    return k, n
 
 
 def _data_paths(sources: list[str], data: list[Path] | None) -> list[Path | None]:
@@ -114,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     config = EvalConfig(out=args.out, sources=sources, data=_data_paths(sources, args.data), limit=args.limit,
                         models=_csv(args.models), evaluators=_csv(args.evaluators),
                         max_new_tokens=args.max_new_tokens, chunk_size=args.chunk_size, batch_size=args.batch_size,
-                        threads=args.threads)
+                        threads=args.threads, shard=args.shard)
     console = Console()
     console.print(f"[bold]poq eval[/bold]: tasks {','.join(sources)}, models {','.join(config.models)}, "
                   f"evaluators {','.join(config.evaluators)} -> {config.out}")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from oracle.cli import main
-from oracle.evaluation import RECORDS, EvalConfig, Progress, load_records, run_eval
+from oracle.evaluation import RECORDS, EvalConfig, Progress, load_records, load_run_tasks, run_eval, shard_slice
 
 pytestmark = pytest.mark.slow
 
@@ -87,4 +87,24 @@ def test_resume_with_other_evaluators_is_refused(tmp_path):
 def test_bad_evaluator_name_fails_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="unknown evaluator 'rouge'.*rouge_l"):
         run_eval(EvalConfig(out=tmp_path, limit=1, models=[MODEL], evaluators=["rouge"], threads=THREADS))
+    assert not (tmp_path / RECORDS).exists()
+
+
+def test_shards_cover_every_task_exactly_once(tmp_path):
+    for count in range(12):
+        for n in range(1, 6):
+            parts = [list(range(count))[shard_slice(count, k, n)] for k in range(1, n + 1)]
+            assert sum(parts, []) == list(range(count)), (count, n)
+            assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    everything = [t.id for t in load_run_tasks(EvalConfig(out=tmp_path))]
+    halves = [[t.id for t in load_run_tasks(EvalConfig(out=tmp_path, shard=(k, 2)))] for k in (1, 2)]
+    assert halves[0] + halves[1] == everything and halves[0] and halves[1]
+
+
+@pytest.mark.parametrize("shard", ["3/2", "0/2", "2", "a/b"])
+def test_bad_shard_names_the_value_and_the_form(tmp_path, capsys, shard):
+    with pytest.raises(SystemExit):
+        main(["eval", "--shard", shard, "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert f"--shard {shard!r}: expected K/N with 1 <= K <= N" in err
     assert not (tmp_path / RECORDS).exists()
