@@ -27,9 +27,9 @@ def placement(threads: int | None = None, n_gpu_layers: int | None = None) -> di
     """``Llama`` keyword arguments that put a model on the GPU if there is one and cap its CPU threads.
 
     ``n_threads_batch`` (prompt processing) must be capped with ``n_threads``: llama-cpp-python
-    defaults it to every core, and on a shared 2-core box two "1-thread" processes then run three
-    or four spinning threads, whose barriers made each several times slower (measured: 28 s
-    instead of 4 s for one CNN/DailyMail summary by smollm2-135m).
+    defaults it to every core, and on a 2-core box two "1-thread" processes then run more spinning
+    threads than there are cores (``benchmarks/llama_threads.py``: 1.2-1.5x slower on a quiet
+    machine, several times slower while other jobs load it).
     """
     n = threads or len(os.sched_getaffinity(0))
     return {"n_threads": n, "n_threads_batch": n,
