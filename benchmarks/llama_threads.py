@@ -23,17 +23,14 @@ import time
 
 
 def _worker(model: str, cap: bool, repeats: int, start, out) -> None:
-    from llama_cpp import Llama
-
-    from oracle.backends.llamacpp_backend import LlamaCppBackend
+    from oracle.backends import llamacpp_backend
     from oracle.models import model_path
     from oracle.prompts import render
     from oracle.tasks import builtin_tasks
 
-    backend = LlamaCppBackend(model_path(model), model, n_threads=1)
-    if not cap:  # what llama-cpp-python does when only n_threads is given
-        backend.llm = Llama(model_path=str(backend.path), n_ctx=backend.n_ctx, n_threads=1, n_gpu_layers=0,
-                            verbose=False)
+    if not cap:  # this worker process only: what llama-cpp-python does when only n_threads is given
+        llamacpp_backend.placement = lambda threads=None, n_gpu_layers=None: {"n_threads": 1, "n_gpu_layers": 0}
+    backend = llamacpp_backend.LlamaCppBackend(model_path(model), model, n_threads=1, n_gpu_layers=0)
     article = next(t for t in builtin_tasks() if t.kind == "summarization")
     prompt = render(article)
     backend.generate(prompt, 1)  # warm-up
