@@ -103,20 +103,18 @@ class RichProgress:
         self.p.advance(self.total, len(records))
 
 
-def _sweep(config, sizes: list[int]):
+def _sweep(config, records, sizes: list[int]):
     """Batch-size sweep of the run's embedding evaluators over the run's outputs and references."""
-    from oracle.evaluation import load_records, load_run_tasks
+    from oracle.evaluation import load_run_tasks
     from oracle.profiling import batch_sweep
-    from oracle.quality import load_evaluator
+    from oracle.quality import is_embedding, load_evaluator
 
-    tasks = load_run_tasks(config)
-    texts = [r.output for r in load_records(config.out)] + [ref for t in tasks for ref in t.references]
+    texts = [r.output for r in records] + [ref for t in load_run_tasks(config) for ref in t.references]
     points = []
-    for name in config.evaluators:
+    for name in filter(is_embedding, config.evaluators):
         evaluator = load_evaluator(name, threads=config.threads)
         try:
-            if hasattr(evaluator, "embed"):
-                points.extend(batch_sweep(evaluator, texts, sizes))
+            points.extend(batch_sweep(evaluator, texts, sizes))
         finally:
             evaluator.close()
     return points
@@ -140,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bars:
         run_eval(config, RichProgress(bars))
-    sweep = _sweep(config, [int(x) for x in _csv(args.sweep)]) if args.sweep else None
-    files = write_report(load_records(config.out), config.out, sweep)
+    records = load_records(config.out)
+    sweep = _sweep(config, records, [int(x) for x in _csv(args.sweep)]) if args.sweep else None
+    files = write_report(records, config.out, sweep)
     console.print(f"wrote {len(files) + 1} files to {config.out}: records.jsonl, "
                   + ", ".join(f.name for f in files))
     console.print((config.out / "quality_cost.md").read_text())

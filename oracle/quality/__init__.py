@@ -39,6 +39,11 @@ JUDGE_MODEL = "qwen2.5-1.5b"
 DEFAULT_EVALUATORS = ("token_f1", "rouge_l", "minilm-bi", "minilm-onnx")
 
 
+def is_embedding(name: str) -> bool:
+    """True for the bi-encoders: the evaluators with a batched ``embed`` that ``--sweep`` measures."""
+    return name in ("minilm-bi", "minilm-onnx", "sts-distilroberta") or name.startswith("bi:")
+
+
 def _unknown(name: str) -> ValueError:
     known = ", ".join(KNOWN)
     return ValueError(f"unknown evaluator {name!r}: known names are {known}; or bi:<hf id or folder>, "

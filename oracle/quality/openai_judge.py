@@ -83,6 +83,7 @@ class OpenAIJudgeEvaluator:
 
     def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
         require_reference(self, task)
+        self.usage_tokens = 0  # this call's usage only: a score() outside scored() (a warm-up) must not leak
         scores = []
         for o in outputs:
             reply = self._ask(*judge_prompt(task, o))
@@ -93,8 +94,7 @@ class OpenAIJudgeEvaluator:
 
     def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
         """What the server reported for the last ``score`` call (no local tokenizer for a remote model)."""
-        used, self.usage_tokens = self.usage_tokens, 0
-        return used
+        return self.usage_tokens
 
     def close(self) -> None:
         pass

@@ -21,7 +21,7 @@ THREADS = 1
 def test_poq_eval_writes_every_table_and_plot(tmp_path):
     out = tmp_path / "run"
     rc = main(["eval", "--limit", "2", "--models", MODEL, "--evaluators", ",".join(CHEAP), "--out", str(out),
-               "--threads", str(THREADS)])
+               "--threads", str(THREADS), "--sweep", "1,4"])
     assert rc == 0
     records = load_records(out)
     assert [(r.task_id, r.model) for r in records] == [("qa-lighthouse", MODEL), ("qa-bakery", MODEL)]
@@ -38,6 +38,10 @@ def test_poq_eval_writes_every_table_and_plot(tmp_path):
         assert {r["evaluator"] for r in csv.DictReader(fh)} == set(CHEAP)
     with open(out / "evaluator_cost.csv") as fh:
         assert {r["evaluator"] for r in csv.DictReader(fh)} == set(CHEAP)
+    with open(out / "batch_sweep.csv") as fh:  # only the embedding evaluator is swept
+        sweep = list(csv.DictReader(fh))
+    assert [(r["evaluator"], r["batch size"]) for r in sweep] == [("minilm-onnx", "1"), ("minilm-onnx", "4")]
+    assert all(float(r["texts/s"]) > 0 for r in sweep)
     params = json.loads((out / "suggested_params.json").read_text())
     assert params["inference_cost"]["ref_latency_ms"] >= 1
     for png in ("quality_vs_latency.png", "correlation_matrix.png"):

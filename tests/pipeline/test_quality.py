@@ -185,8 +185,10 @@ def test_local_lm_evaluators_prefer_right_answer(name):
         right, wrong = ev.score(LIGHTHOUSE, [RIGHT, WRONG])
         # qwen-cross rates the (plausible, on-topic) wrong answer about 0.67 and the right one 0.92.
         assert right > 0.8 and right > wrong + 0.15, (right, wrong)
-        batch = scored(ev, LIGHTHOUSE, [RIGHT])
-        assert batch.cost.tokens > len(LIGHTHOUSE.question.split())
+        batch = scored(ev, LIGHTHOUSE, [RIGHT, WRONG])
+        assert batch.cost.tokens == len(ev.prompt_tokens(LIGHTHOUSE, RIGHT)) + len(ev.prompt_tokens(LIGHTHOUSE, WRONG))
+        if name == "qwen-cross":  # the cross-encoder reads the source once per output, and attests it
+            assert batch.cost.tokens > 2 * len(ev.scorer.llm.tokenize(LIGHTHOUSE.context.encode(), add_bos=False))
     finally:
         ev.close()
 
@@ -218,9 +220,12 @@ def test_openai_judge_against_a_real_local_server():
                 assert server.poll() is None, server.stderr.read().decode()[-2000:]
                 time.sleep(0.5)
         remote = load_evaluator(f"judge:openai:{base}#qwen")
-        right, wrong = remote.score(LIGHTHOUSE, [RIGHT, WRONG])
+        right, wrong = remote.score(LIGHTHOUSE, [RIGHT, WRONG])  # like poq eval's warm-up: outside scored()
         assert right > 0.5 > wrong, (right, wrong)
-        assert remote.count_tokens(LIGHTHOUSE, [RIGHT, WRONG]) > 0  # the server's reported usage
+        usage = remote.usage_tokens  # what the server reported for that call
+        assert usage > 0
+        # the attested tokens of the next batch are that batch's usage alone, not the warm-up's too
+        assert scored(remote, LIGHTHOUSE, [RIGHT, WRONG]).cost.tokens == usage
     finally:
         server.terminate()
         server.wait(timeout=30)
