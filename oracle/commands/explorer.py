@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--address", default=None, help="PoQ contract address (instead of a deployment file)")
     where.add_argument("--from-block", type=int, default=None,
                        help="first block to read events from (default: the deploy block, or 0 with --address)")
+    p.add_argument("--model", action="append", default=[], metavar="NODE=MODEL",
+                   help="group NODE (an account name from the deployment file, or an address) under MODEL in "
+                        "the per-model leaderboard; repeat per node (the chain does not record models)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
@@ -39,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _connect(args: argparse.Namespace):
-    """(client, from_block, deploy_block, names, models) for the deployment the arguments name."""
+    """(client, from_block, deploy_block, names) for the deployment the arguments name."""
     from oracle.chain import PoQClient
     from oracle.deployment import DEFAULT_PATH, Deployment
 
@@ -47,14 +50,31 @@ def _connect(args: argparse.Namespace):
         if args.deployment is not None:
             raise ValueError("give either --deployment or --address, not both")
         client = PoQClient.connect(args.rpc or DEFAULT_RPC, args.address)
-        return client, args.from_block or 0, args.from_block, {}, {}
+        return client, args.from_block or 0, args.from_block, {}
     deployment = Deployment.load(args.deployment or DEFAULT_PATH)
     client = deployment.connect(args.rpc)
     from_block = deployment.deploy_block if args.from_block is None else args.from_block
-    # A model is recorded per account by `poq devnet up` when it knows one; otherwise the leaderboard
-    # groups that node under its own address.
-    models = {a.address: a.model for a in deployment.accounts if getattr(a, "model", None)}
-    return client, from_block, deployment.deploy_block, deployment.names(), models
+    return client, from_block, deployment.deploy_block, deployment.names()
+
+
+def _models(pairs: list[str], names: dict[str, str]) -> dict[str, str]:
+    """``--model NODE=MODEL`` options -> {address: model}; NODE is an account name or an address."""
+    from eth_utils import is_address, to_checksum_address
+
+    by_name = {name: address for address, name in names.items()}
+    models = {}
+    for pair in pairs:
+        node, sep, model = pair.partition("=")
+        if not sep or not model:
+            raise ValueError(f"--model {pair!r}: expected NODE=MODEL, e.g. --model inference-0=smollm2-135m")
+        if node in by_name:
+            models[by_name[node]] = model
+        elif is_address(node):
+            models[to_checksum_address(node)] = model
+        else:
+            raise ValueError(f"--model {pair!r}: {node!r} is neither an account name of the deployment "
+                             f"({', '.join(by_name) or 'none'}) nor an address")
+    return models
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]--from-block {args.from_block} is negative: give a block number >= 0[/red]")
         return 2
     try:
-        client, from_block, deploy_block, names, models = _connect(args)
+        client, from_block, deploy_block, names = _connect(args)
+        models = _models(args.model, names)
     except (ChainError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]{exc}[/red]")
         return 2

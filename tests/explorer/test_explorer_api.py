@@ -7,16 +7,17 @@ from dataclasses import replace
 import urllib.error
 import urllib.request
 
+import pytest
+
 from oracle.artifacts import poq_artifact
 from oracle.chain import PoQClient, dev_account
 from oracle.cli import main as poq
 from oracle.deployment import Deployment, NodeAccount, abi_sha256
 from oracle.devnet import Anvil
 from oracle.explorer.index import ChainIndex
-from oracle.ledger import build_rounds, node_summary
 from oracle.params import Params, Role
 
-from .conftest import FLAKY, INFERENCE
+from .conftest import EVALUATORS, FLAKY, INFERENCE
 
 
 def get(server, path: str) -> tuple[int, dict]:
@@ -27,19 +28,54 @@ def get(server, path: str) -> tuple[int, dict]:
         return err.code, json.load(err)
 
 
-def test_leaderboard_and_node_pages_equal_the_ledger_summary(devnet, explorer):
-    summary = node_summary(build_rounds(devnet.client.events()))
+def test_leaderboard_and_node_pages_tally_the_paid_and_slashed_events(devnet, explorer):
+    """Each row is checked against a tally made here from the raw events, and against the fixture's known rounds."""
+    tally: dict[str, dict] = {}
+    for e in devnet.client.events():
+        a = e["args"]
+        if e["event"] in ("InferencePaid", "EvaluatorPaid"):
+            inference = e["event"] == "InferencePaid"
+            t = tally.setdefault(a["node"] if inference else a["evaluator"],
+                                 {"rounds": 0, "score": 0, "cost": 0, "reward": 0, "paid": 0, "slashes": 0,
+                                  "slashed": 0})
+            t["role"] = "inference" if inference else "evaluator"
+            t["rounds"] += 1
+            t["score"] += a["quality"] if inference else a["agreement"]
+            t["cost"] += a["cost"]
+            t["reward"] += a["reward"]
+            t["paid"] += a["amount"]
+        elif e["event"] == "Slashed":
+            t = tally.setdefault(a["node"], {"rounds": 0, "score": 0, "cost": 0, "reward": 0, "paid": 0,
+                                             "slashes": 0, "slashed": 0})
+            t["slashes"] += 1
+            t["slashed"] += a["amount"]
+
     status, board = get(explorer, "/api/leaderboard")
     assert status == 200
     api_rows = {row["node"]: row for row in board["nodes"]}
-    assert set(api_rows) == set(summary)
-    for node, want in summary.items():
+    assert set(api_rows) == set(tally)
+    for node, t in tally.items():
         got = api_rows[node]
-        assert {k: got[k] for k in ("role", "rounds", "mean_score", "mean_cost", "mean_reward", "slashes")} == \
-            {k: want[k] for k in ("role", "rounds", "mean_score", "mean_cost", "mean_reward", "slashes")}
-        assert (int(got["paid_wei"]), int(got["slashed_wei"])) == (want["paid_wei"], want["slashed_wei"])
+        n = t["rounds"]
+        assert (got["role"], got["rounds"], got["slashes"]) == (t.get("role", "unpaid"), n, t["slashes"])
+        assert (int(got["paid_wei"]), int(got["slashed_wei"])) == (t["paid"], t["slashed"])
+        assert got["mean_score"] == pytest.approx(t["score"] / n / 10**18)
+        assert got["mean_cost"] == pytest.approx(t["cost"] / n / 10**18)
+        assert got["mean_reward"] == pytest.approx(t["reward"] / n / 10**18)
         _, page = get(explorer, f"/api/nodes/{node}")
-        assert page["summary"] == {k: got[k] for k in want}
+        assert page["summary"] == {k: got[k] for k in page["summary"]}
+        assert {"role", "rounds", "mean_score", "mean_reward", "paid_wei", "slashes"} <= page["summary"].keys()
+
+    # The fixture's facts: two settled rounds, all four inference nodes reveal in round 1 and all but the
+    # flaky one in round 2, the three evaluators make the committee of three both times, and only the
+    # flaky node is slashed, once, by slash_amount.
+    rows = {devnet.names[node]: row for node, row in api_rows.items()}
+    flaky = INFERENCE[FLAKY][0]
+    assert {name: row["rounds"] for name, row in rows.items()} == \
+        {**{name: 2 for name, *_ in INFERENCE}, flaky: 1, **{name: 2 for name, *_ in EVALUATORS}}
+    assert {name: (row["slashes"], int(row["slashed_wei"])) for name, row in rows.items()} == \
+        {name: ((1, Params().slash_amount) if name == flaky else (0, 0)) for name in rows}
+
     roles = [row["role"] for row in board["nodes"]]
     assert roles == sorted(roles, key=lambda role: role != "inference")  # inference nodes first
     for role in set(roles):
@@ -186,3 +222,18 @@ def test_index_starts_over_when_the_chain_forgets_blocks():
         index.refresh()
         assert node.address not in index.accounts
         assert index.head == client.w3.eth.block_number
+
+
+def test_model_options_map_account_names_and_addresses():
+    from eth_utils import to_checksum_address
+
+    from oracle.commands.explorer import _models
+
+    a, b = to_checksum_address("0x" + "11" * 20), "0x" + "ab" * 20  # b in lower case: any case is accepted
+    names = {a: "inference-0"}
+    models = _models(["inference-0=smollm2-135m", f"{b}=gemma3-270m"], names)
+    assert models == {a: "smollm2-135m", to_checksum_address(b): "gemma3-270m"}
+    with pytest.raises(ValueError, match=r"--model 'inference-9=x': 'inference-9' is neither an account name .*inference-0"):
+        _models(["inference-9=x"], names)
+    with pytest.raises(ValueError, match=r"--model 'inference-0': expected NODE=MODEL"):
+        _models(["inference-0"], names)
