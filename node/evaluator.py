@@ -19,7 +19,7 @@ from oracle.commitments import new_salt, scores_commitment
 from oracle.params import Stage
 from oracle.quality import scored
 from oracle.reward import Cost
-from oracle.rounds import to_wad
+from oracle.params import to_wad
 
 
 class EvaluatorRole(CommitRevealRole):

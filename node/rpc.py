@@ -67,9 +67,6 @@ class Backoff:
         self.attempt += 1
         return delay / 2 + random.uniform(0, delay / 2)
 
-    def reset(self) -> None:
-        self.attempt = 0
-
 
 def retry(step: Callable[[], T], what: str, log: logging.Logger, stop: threading.Event,
           on_transient: Callable[[], None] | None = None, backoff: Backoff | None = None) -> T | None:

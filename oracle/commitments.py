@@ -10,19 +10,11 @@ import secrets
 from typing import Sequence
 
 from eth_abi import encode
-from eth_utils import keccak
+from eth_utils import keccak, to_canonical_address
 
 from oracle.reward import Cost
 
 COST_TYPE = "(uint64,uint64,uint64)"
-
-
-def _addr(address: str) -> bytes:
-    """20 address bytes from hex, any letter case (no checksum work: this runs per transaction)."""
-    raw = bytes.fromhex(address[2:] if address.startswith(("0x", "0X")) else address)
-    if len(raw) != 20:
-        raise ValueError(f"{address!r} is not a 20-byte address")
-    return raw
 
 
 def new_salt() -> bytes:
@@ -35,7 +27,7 @@ def output_commitment(chain_id: int, contract: str, round_id: int, node: str, ou
     """``keccak256(abi.encode(chainid, poq, roundId, node, keccak256(output), cost, salt))``."""
     return keccak(encode(
         ["uint256", "address", "uint256", "address", "bytes32", COST_TYPE, "bytes32"],
-        [chain_id, _addr(contract), round_id, _addr(node),
+        [chain_id, to_canonical_address(contract), round_id, to_canonical_address(node),
          keccak(output.encode("utf-8")), cost.as_tuple(), salt],
     ))
 
@@ -45,7 +37,7 @@ def scores_commitment(chain_id: int, contract: str, round_id: int, evaluator: st
     """``keccak256(abi.encode(chainid, poq, roundId, evaluator, keccak256(abi.encode(scores)), cost, salt))``."""
     return keccak(encode(
         ["uint256", "address", "uint256", "address", "bytes32", COST_TYPE, "bytes32"],
-        [chain_id, _addr(contract), round_id, _addr(evaluator),
+        [chain_id, to_canonical_address(contract), round_id, to_canonical_address(evaluator),
          keccak(encode(["uint64[]"], [list(scores)])), cost.as_tuple(), salt],
     ))
 
@@ -55,6 +47,6 @@ def reference_commitment(chain_id: int, contract: str, requester: str, task_hash
     """``keccak256(abi.encode(chainid, poq, requester, taskHash, keccak256(reference), salt))``."""
     return keccak(encode(
         ["uint256", "address", "address", "bytes32", "bytes32", "bytes32"],
-        [chain_id, _addr(contract), _addr(requester), task_hash,
+        [chain_id, to_canonical_address(contract), to_canonical_address(requester), task_hash,
          keccak(reference.encode("utf-8")), salt],
     ))

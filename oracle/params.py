@@ -13,6 +13,11 @@ from enum import IntEnum
 WAD = 10**18
 
 
+def to_wad(score: float) -> int:
+    """A [0, 1] score as a WAD integer (the contract's fixed point), rounded to nearest and clamped."""
+    return max(0, min(WAD, round(score * WAD)))
+
+
 class Aggregation(IntEnum):
     """How a committee's scores of one output become its quality (contract enum order)."""
 

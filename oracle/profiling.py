@@ -30,6 +30,15 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
 
 
+def cost_reference(values: Sequence[float]) -> int:
+    """A cost reference: the p90 of the measured values, rounded up, at least 1 (a reference is never 0).
+
+    At the p90 normalised costs spread over [0, 1] and only the slowest tenth saturate. ``poq eval``'s
+    suggested parameters and ``poq simulate``'s cost references both come from here.
+    """
+    return max(1, math.ceil(percentile(values, 90)))
+
+
 @dataclass(frozen=True)
 class ModelProfile:
     model: str
@@ -124,7 +133,7 @@ def suggest_cost_model(latency_ms: Sequence[float], tokens: Sequence[float],
     measures = [np.asarray(x, dtype=float) for x in (latency_ms, tokens, memory_mb)]
     if any(len(x) == 0 for x in measures):
         raise ValueError("suggesting cost references needs at least one measured item")
-    refs = [max(1, math.ceil(percentile(x, 90))) for x in measures]
+    refs = [cost_reference(x) for x in measures]
     w = _weights([np.minimum(x / ref, 1.0) for x, ref in zip(measures, refs)])
     return CostModel(w_latency=w[0], w_tokens=w[1], w_memory=w[2],
                      ref_latency_ms=refs[0], ref_tokens=refs[1], ref_memory_mb=refs[2])

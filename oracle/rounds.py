@@ -16,7 +16,7 @@ from eth_utils import keccak
 
 from oracle.chain import PoQClient, TaskSpec
 from oracle.commitments import new_salt, output_commitment, reference_commitment, scores_commitment
-from oracle.params import WAD, Stage
+from oracle.params import Stage
 from oracle.reward import Cost
 
 
@@ -43,11 +43,6 @@ class ScriptedEvaluator:
 def task_hash(content: dict) -> bytes:
     """keccak256 of the task's canonical JSON (sorted keys, no spaces)."""
     return keccak(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
-
-
-def to_wad(score: float) -> int:
-    """A [0, 1] score as a WAD integer, clamped."""
-    return max(0, min(WAD, round(score * WAD)))
 
 
 def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, kind: str, reference: str | None,

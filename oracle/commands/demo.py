@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _f1_scorer(noise: int):
     from oracle.params import WAD
-    from oracle.rounds import to_wad
+    from oracle.params import to_wad
 
     def score(outputs, reference):
         return [max(0, min(WAD, to_wad(token_f1(o, [reference])) + noise)) for o in outputs]

@@ -16,12 +16,12 @@ the report puts on the comparison plot's quality axis.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from oracle.params import WAD, CostModel
+from oracle.params import WAD, CostModel, to_wad
 from oracle.profile import EvaluatorCost, ProfileRecord, read_records
+from oracle.profiling import cost_reference
 from oracle.reward import Cost
 
 DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "default" / "records.jsonl"
@@ -30,18 +30,8 @@ DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "default
 GROUND_TRUTH_METRICS = {"qa": "token_f1", "summarization": "rouge_l"}
 GROUND_TRUTH = "ground-truth"
 
-# Cost references are suggested as this percentile of each measure in the pool: an
-# output at the 90th percentile of latency alone "costs" the latency weight in full.
-REFERENCE_PERCENTILE = 90
-
-
 class ProfileError(ValueError):
     """The profile cannot be simulated; the message names the file, the value and the fix."""
-
-
-def to_wad(score: float) -> int:
-    """A [0, 1] score as a WAD integer (the contract's fixed point), rounded to nearest."""
-    return round(score * WAD)
 
 
 @dataclass(frozen=True)
@@ -76,7 +66,7 @@ class ProfilePool:
 
     def suggested_cost_models(self, slots: int, inference: CostModel,
                               evaluator: CostModel) -> tuple[CostModel, CostModel]:
-        """``inference`` and ``evaluator`` with references set to the pool's 90th percentiles.
+        """``inference`` and ``evaluator`` with references at the pool's p90 (``profiling.cost_reference``).
 
         Inference: p90 of each measure over all (task, model) entries. Evaluator: a round's
         attestation covers ``slots`` outputs, so latency and tokens are ``slots`` times the
@@ -85,15 +75,15 @@ class ProfilePool:
         entries = [e for t in self.tasks for e in t.entries.values()]
         inf = replace(
             inference,
-            ref_latency_ms=_p90([e.cost.latency_ms for e in entries]),
-            ref_tokens=_p90([e.cost.tokens for e in entries]),
-            ref_memory_mb=_p90([e.cost.memory_mb for e in entries]))
+            ref_latency_ms=cost_reference([e.cost.latency_ms for e in entries]),
+            ref_tokens=cost_reference([e.cost.tokens for e in entries]),
+            ref_memory_mb=cost_reference([e.cost.memory_mb for e in entries]))
         items = [e.evaluator_costs[name] for e in entries for name in self.evaluators]
         ev = replace(
             evaluator,
-            ref_latency_ms=slots * _p90([c.latency_ms for c in items]),
-            ref_tokens=slots * _p90([c.tokens for c in items]),
-            ref_memory_mb=_p90([c.peak_memory_mb for c in items]))
+            ref_latency_ms=slots * cost_reference([c.latency_ms for c in items]),
+            ref_tokens=slots * cost_reference([c.tokens for c in items]),
+            ref_memory_mb=cost_reference([c.peak_memory_mb for c in items]))
         return inf, ev
 
     def mean_score(self, model: str, evaluators: tuple[str, ...] | None = None) -> float:
@@ -103,30 +93,16 @@ class ProfilePool:
         return sum(values) / len(values) / WAD
 
 
-def _p90(values: list[float]) -> int:
-    """The 90th percentile (nearest rank), at least 1 so a reference is never zero."""
-    ordered = sorted(values)
-    rank = max(0, math.ceil(REFERENCE_PERCENTILE / 100 * len(ordered)) - 1)
-    return max(1, math.ceil(ordered[rank]))
-
-
 def _merged_scores(record: ProfileRecord) -> tuple[dict[str, float], dict[str, EvaluatorCost]]:
     """The record's evaluator scores and costs with its kind's ground-truth metric renamed ``ground-truth``."""
     metric = GROUND_TRUTH_METRICS.get(record.kind)
-    scores, costs = {}, {}
-    for name, value in record.scores.items():
-        if name in GROUND_TRUTH_METRICS.values():
-            if name != metric:
-                continue
-            name = GROUND_TRUTH
-        scores[name] = value
-    for name, cost in record.evaluator_costs.items():
-        if name in GROUND_TRUTH_METRICS.values():
-            if name != metric:
-                continue
-            name = GROUND_TRUTH
-        costs[name] = cost
-    return scores, costs
+
+    def rename(by_name: dict) -> dict:
+        """Drop the other kind's lexical metric; call this kind's ``ground-truth``."""
+        return {(GROUND_TRUTH if name == metric else name): value for name, value in by_name.items()
+                if name == metric or name not in GROUND_TRUTH_METRICS.values()}
+
+    return rename(record.scores), rename(record.evaluator_costs)
 
 
 def _entry(record: ProfileRecord, where: str) -> Entry:

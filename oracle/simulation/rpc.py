@@ -2,9 +2,10 @@
 
 web3.py's ``transact`` manages about 120 tx/s here; JSON-RPC batches of
 unlocked-account transactions with automine off and one ``evm_mine`` per
-stage reach thousands (docs/ENVIRONMENT.md). With automine off Anvil does not
+stage reach thousands (measured in ../shared/docs/ENVIRONMENT.md;
+here by ``benchmarks/simulate.py``'s raw transfers). With automine off Anvil does not
 advance a sender's pending nonce for ``eth_sendTransaction``, so the caller
-passes every nonce explicitly (``Sender`` keeps them).
+passes every nonce explicitly (``LeanRpc.nonces`` keeps them).
 """
 
 from __future__ import annotations

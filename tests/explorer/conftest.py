@@ -19,10 +19,10 @@ from oracle.chain import PoQClient, dev_account
 from oracle.devnet import Anvil
 from oracle.explorer.index import ChainIndex
 from oracle.explorer.server import ExplorerServer
-from oracle.params import WAD, Params, Role
+from oracle.params import WAD, Params, Role, to_wad
 from oracle.quality.token_f1 import token_f1
 from oracle.reward import Cost
-from oracle.rounds import ScriptedEvaluator, ScriptedInference, play_scripted_round, to_wad
+from oracle.rounds import ScriptedEvaluator, ScriptedInference, play_scripted_round
 from oracle.toolchain import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
