@@ -36,6 +36,26 @@ def placement(threads: int | None = None, n_gpu_layers: int | None = None) -> di
             "n_gpu_layers": gpu_layers() if n_gpu_layers is None else n_gpu_layers}
 
 
+def token_text(llm, token: int) -> str:
+    """A special token's text ("" for none), as a chat template spells it."""
+    return llm.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
+
+
+def chat_formatter(llm):
+    """The formatter llama-cpp-python builds from the GGUF's chat template, or None without one.
+
+    Its OpenAI-compatible server builds the same one, so a prompt rendered here and one sent
+    through that server match token for token.
+    """
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    return Jinja2ChatFormatter(template=template, eos_token=token_text(llm, llm.token_eos()),
+                               bos_token=token_text(llm, llm.token_bos()), stop_token_ids=[llm.token_eos()])
+
+
 class LlamaCppBackend:
     """One GGUF file; chat models get their own chat template, base models a plain completion."""
 
@@ -43,7 +63,6 @@ class LlamaCppBackend:
                  n_ctx: int = DEFAULT_N_CTX, n_gpu_layers: int | None = None, n_threads: int | None = None,
                  seed: int = 0) -> None:
         from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.path = Path(path)
         self.name = name or self.path.stem
@@ -58,21 +77,14 @@ class LlamaCppBackend:
                                "file? A truncated or corrupted copy fails like this; re-create it") from exc
         # llama.cpp may round the context up, but llama-cpp-python's token buffer keeps the size asked for
         self.n_ctx = min(self.llm.n_ctx(), self.llm.context_params.n_ctx)
-        template = self.llm.metadata.get("tokenizer.chat_template")
-        if chat and not template:
+        formatter = chat_formatter(self.llm)
+        if chat and formatter is None:
             raise BackendError(f"{self.path.name} has no chat template in its GGUF metadata; "
                                "load it with chat=False (plain completion)")
-        self.chat = bool(template) if chat is None else chat
-        # The formatter llama-cpp-python itself builds from the GGUF template (and its server
-        # uses), so a prompt here and through an OpenAI-compatible llama.cpp server match.
-        self._formatter = Jinja2ChatFormatter(template=template, eos_token=self._token_text(self.llm.token_eos()),
-                                              bos_token=self._token_text(self.llm.token_bos()),
-                                              stop_token_ids=[self.llm.token_eos()]) if self.chat else None
+        self.chat = formatter is not None if chat is None else chat
+        self._formatter = formatter if self.chat else None
         self.system_role = self._formatter is not None and accepts_system_role(
             lambda messages: self._formatter(messages=messages))
-
-    def _token_text(self, token: int) -> str:
-        return self.llm.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
 
     def _tokens(self, prompt: Prompt) -> tuple[list[int], list[str]]:
         """The prompt's tokens and stop strings: chat template for chat models, plain text otherwise."""

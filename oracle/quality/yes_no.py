@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oracle.backends.llamacpp_backend import placement
+from oracle.backends.llamacpp_backend import chat_formatter, placement
 
 # Surface forms of the answer's first token; each variant's probability counts.
 YES = ("Yes", "yes", "YES", " Yes", " yes")
@@ -31,22 +31,15 @@ class YesNoScorer:
 
     def __init__(self, gguf_path: Path, n_ctx: int = 4096, threads: int | None = None):
         from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.path = Path(gguf_path)
         self.llm = Llama(model_path=str(self.path), n_ctx=n_ctx, logits_all=False, verbose=False,
                          **placement(threads))
-        template = self.llm.metadata.get("tokenizer.chat_template")
-        if not template:
+        self.formatter = chat_formatter(self.llm)
+        if self.formatter is None:
             raise ValueError(f"{self.path.name} has no chat template: a yes/no scorer needs an instruct model")
-        self.formatter = Jinja2ChatFormatter(template=template, bos_token=self._text(self.llm.token_bos()),
-                                             eos_token=self._text(self.llm.token_eos()),
-                                             add_generation_prompt=True)
         self.yes_ids = self._first_token_ids(YES)
         self.no_ids = self._first_token_ids(NO)
-
-    def _text(self, token: int) -> str:
-        return self.llm.detokenize([token], special=True).decode("utf-8", "replace") if token >= 0 else ""
 
     def _first_token_ids(self, words: tuple[str, ...]) -> list[int]:
         return sorted({self.llm.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words})
