@@ -13,7 +13,7 @@ from rich.table import Table
 
 from oracle.params import Aggregation
 from oracle.simulation.adversary import AGGREGATIONS, ScenarioResult
-from oracle.simulation.stats import INFERENCE, NodeStats, Plays
+from oracle.simulation.stats import INFERENCE, NodeStats, Plays, by_name
 
 
 def node_table(stats: Sequence[NodeStats], title: str) -> Table:
@@ -67,13 +67,13 @@ def adversary_rows(results: Sequence[ScenarioResult]) -> list[dict]:
     rows = []
     for r in results:
         for how in AGGREGATIONS:
-            base = {s.name: s for s in r.baseline[how]}
+            base, deltas = by_name(r.baseline[how]), r.deltas(how)
             for s in r.attacked[how]:
                 rows.append({"scenario": r.scenario.name, "aggregation": how.name.lower(), "node": s.name,
                              "role": s.role, "adversary": s.name in r.scenario.adversaries,
                              "beneficiary": s.name == r.scenario.beneficiary,
                              "baseline_reward": base[s.name].mean_reward, "reward": s.mean_reward,
-                             "delta": s.mean_reward - base[s.name].mean_reward})
+                             "delta": deltas[s.name]})
     return rows
 
 

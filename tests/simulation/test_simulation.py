@@ -91,6 +91,11 @@ def test_median_limits_a_single_boosting_evaluator(profile: Path):
     # Two colluders out of three outvote the honest one even under the median.
     pair = next(r for r in results if r.scenario.name == "colluding-evaluators")
     assert pair.beneficiary_gain(Aggregation.MEDIAN) > under_median
+    assert pair.beneficiary_gain(Aggregation.MEAN) > 0.05 and pair.beneficiary_gain(Aggregation.MEDIAN) > 0.05
+    # Aggregation does not touch attested costs: a cost cheat gains about as much under either rule.
+    cheat = next(r for r in results if r.scenario.name == "cost-underreport")
+    gains = cheat.adversary_gain(Aggregation.MEAN), cheat.adversary_gain(Aggregation.MEDIAN)
+    assert min(gains) > 0.02 and gains[0] == pytest.approx(gains[1], abs=0.02)
     # The silent node earns nothing and is slashed in every round it plays.
     silent = next(r for r in results if r.scenario.name == "never-reveal")
     node = by_name(silent.attacked[Aggregation.MEAN])[silent.scenario.beneficiary]
