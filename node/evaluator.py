@@ -12,7 +12,7 @@ none: it never commits, so it is never slashed.
 from __future__ import annotations
 
 from node.follower import Daemon, round_record
-from node.role import PLANNED, CommitRevealRole, attest, key
+from node.role import PLANNED, CommitRevealRole, key
 from node.store import Record
 from node.wire import decode_references, task_from_uri
 from oracle.commitments import new_salt, scores_commitment
@@ -55,7 +55,7 @@ class EvaluatorRole(CommitRevealRole):
             return None
         result = scored(self.evaluator, task, outputs)
         scores = [to_wad(s) for s in result.scores]
-        cost = attest(result.cost.latency_ms, result.cost.tokens, result.cost.peak_memory_mb)
+        cost = Cost.measured(result.cost.latency_ms, result.cost.tokens, result.cost.peak_memory_mb)
         salt = new_salt()
         commitment = scores_commitment(self.client.chain_id, self.client.address, round_id, self.me, scores, cost,
                                        salt)

@@ -13,7 +13,7 @@ from oracle.params import Stage
 from oracle.prompts import render
 from oracle.reward import Cost
 from node.follower import Daemon
-from node.role import PLANNED, CommitRevealRole, attest, key
+from node.role import PLANNED, CommitRevealRole, key
 from node.store import Record
 from node.wire import task_from_uri
 
@@ -51,7 +51,7 @@ class InferenceRole(CommitRevealRole):
         prompt = render(task)
         generation = self.backend.generate(prompt, max_new_tokens=self.max_new_tokens)
         output = generation.text.strip()
-        cost = attest(generation.latency_ms, generation.output_tokens, generation.peak_memory_mb)
+        cost = Cost.measured(generation.latency_ms, generation.output_tokens, generation.peak_memory_mb)
         salt = new_salt()
         commitment = output_commitment(self.client.chain_id, self.client.address, round_id, self.me, output, cost,
                                        salt)

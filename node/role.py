@@ -17,7 +17,6 @@ from abc import ABC, abstractmethod
 from node.follower import Daemon, round_record
 from node.store import Record
 from oracle.params import Stage
-from oracle.reward import Cost
 
 PLANNED, COMMITTED, REVEALED = "planned", "committed", "revealed"
 SETTLED, MISSED, LOST = "settled", "missed", "lost"
@@ -33,11 +32,6 @@ RECHECK_SECONDS = 5.0
 
 def key(round_id: int) -> str:
     return f"round:{round_id}"
-
-
-def attest(latency_ms: float, tokens: int, peak_memory_mb: float) -> Cost:
-    """A measured cost as the contract's integer attestation (at least 1 ms and 1 MB)."""
-    return Cost(latency_ms=max(1, round(latency_ms)), tokens=int(tokens), memory_mb=max(1, round(peak_memory_mb)))
 
 
 def eth(wei: int) -> str:

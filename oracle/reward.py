@@ -25,6 +25,12 @@ class Cost:
     def as_tuple(self) -> tuple[int, int, int]:
         return (self.latency_ms, self.tokens, self.memory_mb)
 
+    @classmethod
+    def measured(cls, latency_ms: float, tokens: int, peak_memory_mb: float) -> "Cost":
+        """A measured cost as the integer attestation a node sends: at least 1 ms and 1 MB, since
+        no real work is free. The daemons and the simulation both attest through here."""
+        return cls(latency_ms=max(1, round(latency_ms)), tokens=int(tokens), memory_mb=max(1, round(peak_memory_mb)))
+
 
 def mul_wad(x: int, y: int) -> int:
     """``x * y // WAD``, rounded down."""

@@ -149,9 +149,8 @@ def committee_cost(evaluator: str, slots: Sequence[SlotPlay]) -> Cost:
     costs = [s.item_costs[evaluator] for s in slots]
     if not costs:
         return Cost(0, 0, 0)
-    return Cost(latency_ms=round(sum(c.latency_ms for c in costs)),
-                tokens=sum(int(c.tokens) for c in costs),
-                memory_mb=round(max(c.peak_memory_mb for c in costs)))
+    return Cost.measured(sum(c.latency_ms for c in costs), sum(int(c.tokens) for c in costs),
+                         max(c.peak_memory_mb for c in costs))
 
 
 def build_rounds(pool: ProfilePool, draws: Sequence[Draw], scenario: "Scenario", seed: int) -> list[SimRound]:

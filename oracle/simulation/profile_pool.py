@@ -119,8 +119,7 @@ def _entry(record: ProfileRecord, where: str) -> Entry:
     return Entry(
         model=record.model,
         output=record.output,
-        cost=Cost(latency_ms=round(record.latency_ms), tokens=int(record.output_tokens),
-                  memory_mb=round(record.peak_memory_mb)),
+        cost=Cost.measured(record.latency_ms, record.output_tokens, record.peak_memory_mb),
         scores={name: to_wad(v) for name, v in scores.items()},
         evaluator_costs=costs,
     )
