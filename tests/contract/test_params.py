@@ -4,6 +4,7 @@ alike), and a round keeps the parameter set it opened with."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -64,13 +65,15 @@ BAD = [
 def test_bad_params_are_refused(poq, client, owner, params, error, changes, inputs):
     with reverts_with(error, **inputs):
         poq.setParams(raw_params(params, **changes), sender=owner)
-    # The Python home of the parameters refuses the same set, before any transaction.
-    with pytest.raises(ValueError):
-        flat = {k: v for k, v in changes.items() if "." not in k}
-        nested = {k: v for k, v in changes.items() if "." in k}
-        model_changes: dict = {}
-        for name, value in nested.items():
+    # The Python home of the parameters refuses the same set, before any transaction, naming the field.
+    flat = {k: v for k, v in changes.items() if "." not in k}
+    model_changes: dict = {}
+    for name, value in changes.items():
+        if "." in name:
             model, field = name.split(".")
             model_changes[model] = dataclasses.replace(model_changes.get(model, getattr(params, model)),
                                                        **{field: value})
+    first = next(iter(changes))
+    named = first.split(".")[0] if ".w_" in first else first  # weights are refused as their model's sum
+    with pytest.raises(ValueError, match=rf"^{re.escape(named)}[= ]"):
         params.with_(**flat, **model_changes)

@@ -22,6 +22,16 @@ from oracle.ledger import check_against_reference
 pytestmark = pytest.mark.slow
 
 ROUND_TIMEOUT = 240  # seconds for one oracle run on a loaded 2-core machine
+WITHDRAW_TIMEOUT = 60  # seconds for a daemon's poll loop to see a settled round and withdraw
+
+
+def _eventually(condition, what: str, timeout: float = WITHDRAW_TIMEOUT) -> None:
+    """Poll ``condition`` every 0.2 s until it holds; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 def _names(net) -> dict[str, str]:
@@ -48,19 +58,29 @@ def test_rounds_settle_as_the_reference_model_says_and_nodes_withdraw(network):
         assert r.reference is not None and not r.slashes
         assert sum(p["amount"] for p in r.inference_paid + r.evaluator_paid) == r.paid > 0
 
-    # Pull payments: each node withdrew what settlement credited it; the contract owes it nothing.
+    # Pull payments: each node withdraws what settlement credited it (in its own poll loop, so
+    # wait for it); then the contract owes it nothing.
     client = network.chain()
-    time.sleep(2)
-    withdrawn = {}
-    for ev in client.events(network.deployment.deploy_block, names=["Withdrawn"]):
-        withdrawn[ev["args"]["account"]] = withdrawn.get(ev["args"]["account"], 0) + ev["args"]["amount"]
     credited = {}
     for r in network.rounds().values():
         for p in r.inference_paid + r.evaluator_paid:
             credited[p["node"]] = credited.get(p["node"], 0) + p["amount"]
+
+    def withdrawn() -> dict:
+        total = {}
+        for ev in client.events(network.deployment.deploy_block, names=["Withdrawn"]):
+            total[ev["args"]["account"]] = total.get(ev["args"]["account"], 0) + ev["args"]["amount"]
+        return total
+
+    def all_withdrawn() -> bool:
+        return all(client.balance_of(node) == 0 for node in credited) and \
+            all(withdrawn().get(node) == amount for node, amount in credited.items())
+
+    _eventually(all_withdrawn, "the daemons did not withdraw what settlement credited them")
+    final = withdrawn()
     for node, amount in credited.items():
         assert client.balance_of(node) == 0
-        assert withdrawn[node] == amount
+        assert final[node] == amount
 
 
 PAUSE = {"POQ_TEST_PAUSE_AFTER_COMMIT": "600"}  # the daemon sleeps right after its durable commit
@@ -113,8 +133,9 @@ def test_killed_inference_daemons_the_restarted_one_is_paid_the_vanished_one_is_
     assert {p["node"] for p in r.inference_paid} == {names["inference-1"], names["inference-2"]}
     assert r.committed.count(names["inference-2"]) == 1  # resumed, not committed twice
     assert [(s["node"], s["amount"]) for s in r.slashes] == [(names["inference-3"], params.slash_amount)]
-    time.sleep(2)
-    assert network.chain().balance_of(names["inference-2"]) == 0  # it withdrew its pay after the restart
+    client = network.chain()  # it withdraws its pay after the restart, in its own poll loop
+    _eventually(lambda: client.balance_of(names["inference-2"]) == 0, "inference-2 did not withdraw its pay")
+    assert client.balance_of(names["inference-2"]) == 0
 
     payouts = subprocess.run([sys.executable, "-m", "oracle.cli", "payouts", "--json",
                               "--deployment", str(network.deployment.path)],
