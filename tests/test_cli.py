@@ -1,4 +1,4 @@
-"""The `poq` entry point: every subcommand answers --help, and `poq demo` plays a real round."""
+"""The `poq` entry point: every subcommand answers --help; `poq demo` and `poq run` play real rounds."""
 
 from __future__ import annotations
 
@@ -32,3 +32,14 @@ def test_demo_plays_a_round_that_matches_the_reference_model():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "every payout equals the Python reference model's, to the wei" in proc.stdout
     assert "1 ETH budget" in proc.stdout
+
+
+@pytest.mark.slow
+def test_run_plays_real_daemon_rounds_and_every_node_withdraws(tmp_path):
+    """`poq run` (the main job, as `make run` calls it): devnet, real daemons with packaged weights, a round."""
+    proc = subprocess.run([sys.executable, "-m", "oracle.cli", "run", "--rounds", "1", "--threads", "1",
+                           "--state-dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "every settled round's payouts equal the Python reference model's, to the wei" in out
+    assert "every node withdrew what it was owed" in out

@@ -25,6 +25,8 @@ from pathlib import Path
 DEFAULT_MODELS = "smollm2-135m,qwen2.5-0.5b"
 DEFAULT_EVALUATORS = "token_f1,minilm-bi,minilm-onnx"
 STYLES = ["cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta", "bright_green"]
+# How long `poq run` waits, after its last round, for every daemon to withdraw its balance.
+WITHDRAW_TIMEOUT_S = 60.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -120,6 +122,16 @@ def wait_ready(daemons: list[DaemonProcess], timeout: float = 300.0) -> None:
                 raise TimeoutError(f"daemon {d.name} was not ready after {timeout:.0f}s")
 
 
+def wait_withdrawn(client, nodes, timeout: float) -> list[str]:
+    """Names of the ``nodes`` still owed a balance after ``timeout`` s (each daemon withdraws on its own)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        owed = [a.name for a in nodes if client.balance_of(a.address) > 0]
+        if not owed or time.monotonic() > deadline:
+            return owed
+        time.sleep(0.25)
+
+
 def clear_state_dir(state_dir: Path) -> None:
     """Remove what a previous ``poq run`` left (stopping its Anvil), and only that."""
     from oracle.commands.devnet import down
@@ -191,9 +203,10 @@ def run(args: argparse.Namespace) -> int:
             result = requester.run(daemon, tasks, plan, args.rounds,
                                    progress=lambda done, total, msg: bar.update(task_id, completed=done,
                                                                                 description=msg))
-        time.sleep(2 * daemon.poll_interval + 1)  # let the daemons log their settlement and withdraw
+        nodes = [a for a in deployment.accounts if a.role in ("inference", "evaluator")]
+        owed = wait_withdrawn(daemon.client, nodes, timeout=WITHDRAW_TIMEOUT_S)
         stop_all(daemons)
-        data = collect(deployment.connect(), deployment)
+        data = collect(daemon.client, deployment)
     finally:
         stop_all(daemons)
         devnet.down(deployment.path, log=console.print)
@@ -203,5 +216,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[red]rounds {mismatched}: chain payouts differ from the reference model[/red]")
     else:
         console.print("[green]every settled round's payouts equal the Python reference model's, to the wei[/green]")
+    if owed:
+        console.print(f"[red]{', '.join(owed)} still owed a balance {WITHDRAW_TIMEOUT_S:.0f} s after the last "
+                      "round: their daemons did not withdraw (see their logs)[/red]")
+    else:
+        console.print("[green]every node withdrew what it was owed[/green]")
     console.print(f"logs: {state_dir / 'logs'}")
-    return 1 if result.failed or mismatched else 0
+    return 1 if result.failed or mismatched or owed else 0
