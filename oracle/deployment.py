@@ -16,7 +16,7 @@ from pathlib import Path
 
 from oracle.artifacts import poq_artifact
 from oracle.chain import PoQClient
-from oracle.params import Aggregation, CostModel, Params
+from oracle.params import Params
 
 DEFAULT_PATH = Path(".poq/deployment.json")
 ABI_SOURCE = "contracts/PoQ.sol"
@@ -74,11 +74,7 @@ class Deployment:
 
     def protocol_params(self) -> Params:
         """The ``Params`` the contract was deployed with (what settlement is checked against)."""
-        d = dict(self.params)
-        d["inference_cost"] = CostModel(**d["inference_cost"])
-        d["evaluator_cost"] = CostModel(**d["evaluator_cost"])
-        d["aggregation"] = Aggregation[d["aggregation"].upper()]
-        return Params(**d)
+        return Params.from_dict(self.params)
 
     def save(self, path: Path | None = None) -> Path:
         """Write atomically (temp file, fsync, rename) so a reader never sees half a file."""

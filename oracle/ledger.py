@@ -169,6 +169,32 @@ def node_summary(rounds: dict[int, RoundRecord]) -> dict[str, dict]:
     return out
 
 
+SETTLEMENT_EVENTS = ("InferencePaid", "EvaluatorPaid", "Slashed", "RoundSettled")
+
+
+def stakes_at_settlement(events: list[dict]) -> dict[int, dict[str, int]]:
+    """Per settled round, every node's stake as its settlement found it (what a slash is capped at).
+
+    ``events`` must start at the deploy block, where the nodes registered. Folds ``NodeRegistered``, ``StakeAdded``, ``ExitCompleted`` and ``Slashed`` in chain order; a
+    round's snapshot is taken at the first event its settlement emitted, before its own slashes.
+    A node staked at ``min_stake`` and slashed in several rounds runs out of stake, and the
+    contract slashes what is left: the reference model needs these stakes to agree.
+    """
+    stake: dict[str, int] = {}
+    snapshots: dict[int, dict[str, int]] = {}
+    for ev in events:
+        name, a = ev["event"], ev["args"]
+        if name in SETTLEMENT_EVENTS and a["roundId"] not in snapshots:
+            snapshots[a["roundId"]] = dict(stake)
+        if name in ("NodeRegistered", "StakeAdded"):
+            stake[a["node"]] = a["stake"]
+        elif name == "ExitCompleted":
+            stake[a["node"]] = 0
+        elif name == "Slashed":
+            stake[a["node"]] -= a["amount"]
+    return snapshots
+
+
 def check_against_reference(r: RoundRecord, params: Params, stakes: dict[str, int] | None = None) -> list[str]:
     """Differences between a settled round's paid events and the reference model (empty list = equal)."""
     from oracle.reward import settle

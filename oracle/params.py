@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum
+from typing import Sequence
 
 WAD = 10**18
 
@@ -142,3 +143,23 @@ class Params:
         d = asdict(self)
         d["aggregation"] = self.aggregation.name.lower()
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Params":
+        """The inverse of ``to_dict`` (what a deployment file stores)."""
+        d = dict(d)
+        d["inference_cost"] = CostModel(**d["inference_cost"])
+        d["evaluator_cost"] = CostModel(**d["evaluator_cost"])
+        d["aggregation"] = Aggregation[d["aggregation"].upper()]
+        return cls(**d)
+
+    @classmethod
+    def from_contract_tuple(cls, t: Sequence) -> "Params":
+        """The inverse of ``as_contract_tuple``: what the contract's ``params(version)`` view returns."""
+        (alpha_i, beta_i, alpha_e, beta_e, share, inf_cost, ev_cost, commit, reveal, reference, score_commit,
+         score_reveal, unbonding, min_stake, slash, aggregation) = t
+        return cls(alpha_inference=alpha_i, beta_inference=beta_i, alpha_evaluator=alpha_e, beta_evaluator=beta_e,
+                   inference_share=share, inference_cost=CostModel(*inf_cost), evaluator_cost=CostModel(*ev_cost),
+                   commit_window=commit, reveal_window=reveal, reference_window=reference,
+                   score_commit_window=score_commit, score_reveal_window=score_reveal, unbonding_blocks=unbonding,
+                   min_stake=min_stake, slash_amount=slash, aggregation=Aggregation(aggregation))

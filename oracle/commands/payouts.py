@@ -25,11 +25,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def collect(client, deployment) -> dict:
     """Everything ``poq payouts`` shows, as plain data (amounts in wei, WAD values as floats)."""
-    from oracle.ledger import build_rounds, check_against_reference, node_summary
+    from oracle.ledger import build_rounds, check_against_reference, node_summary, stakes_at_settlement
+    from oracle.params import Params
 
-    rounds = build_rounds(client.events(deployment.deploy_block))
+    events = client.events(deployment.deploy_block)
+    rounds = build_rounds(events)
+    stakes = stakes_at_settlement(events)
     names = deployment.names()
-    params = deployment.protocol_params()
+    # Each round settles under the parameter version it opened with (the owner may have set new ones since).
+    params = {v: Params.from_contract_tuple(client.contract.functions.params(v).call())
+              for v in {r.params_version for r in rounds.values() if r.settled}}
     roles = {a.address: a.role for a in deployment.accounts}
     nodes = [{"node": names.get(addr, addr), "address": addr, **summary,
               "role": summary["role"] if summary["role"] != "unpaid" else roles.get(addr, "unpaid")}
@@ -47,7 +52,8 @@ def collect(client, deployment) -> dict:
                  "slashes": [{"node": names.get(s["node"], s["node"]), "amount_wei": s["amount"]}
                              for s in r.slashes]}
         if r.settled:
-            entry["matches_reference_model"] = not check_against_reference(r, params)
+            entry["matches_reference_model"] = not check_against_reference(
+                r, params[r.params_version], stakes[r.round_id])
         out_rounds.append(entry)
     return {"contract": client.address, "chain_id": client.chain_id, "nodes": nodes, "rounds": out_rounds}
 

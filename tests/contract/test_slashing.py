@@ -3,7 +3,7 @@ settles for everyone else, exactly as the reference model says."""
 
 from __future__ import annotations
 
-from oracle.ledger import build_rounds, check_against_reference
+from oracle.ledger import build_rounds, check_against_reference, stakes_at_settlement
 from oracle.params import WAD, Stage
 
 from .harness import reverts_with
@@ -127,3 +127,33 @@ def test_under_staked_node_cannot_commit_until_topped_up(poq, client, open_round
     poq.addStake(sender=node, value=params.slash_amount)
     poq.commitOutput(second.rid, b"\x01" * 32, sender=node)
     assert client.round(second.rid)["stage"] == Stage.REVEAL
+
+
+def test_a_node_silent_in_parallel_rounds_runs_out_of_stake_and_the_ledger_follows(
+        poq, client, open_round, inference_nodes, evaluators, requester, params):
+    """Stake is checked at commit only, so one silent node can owe more slashes than its stake; each
+    settlement slashes what is left, and the ledger's stake fold gives the reference model the same."""
+    plays = [open_round(slots=2, committee_size=2) for _ in range(3)]
+    silent, honest = inference_nodes[:2]
+    for play in plays:
+        play.commit(silent)
+        play.commit(honest)
+        play.reveal(honest)
+    for play in plays:
+        play.advance_to(Stage.SCORE_COMMIT)
+        members = members_of(play, evaluators)
+        for m in members:
+            play.commit_scores(m, [WAD])
+        for m in members:
+            play.reveal_scores(m)
+        poq.settle(play.rid, sender=requester)
+    events = client.events(from_block=0)  # the stake fold starts at registration
+    rounds, stakes = build_rounds(events), stakes_at_settlement(events)
+    slashed = [sum(s["amount"] for s in rounds[p.rid].slashes) for p in plays]
+    assert slashed == [params.slash_amount, params.slash_amount, params.min_stake - 2 * params.slash_amount]
+    assert [stakes[p.rid][silent.address] for p in plays] == [params.min_stake - k * params.slash_amount
+                                                             for k in range(3)]
+    for play in plays:
+        assert check_against_reference(rounds[play.rid], params, stakes[play.rid]) == []
+    # Assuming every node still holds min_stake gets the last round wrong.
+    assert check_against_reference(rounds[plays[2].rid], params) != []
