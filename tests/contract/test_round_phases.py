@@ -182,20 +182,38 @@ def test_reveal_stage_runs_to_its_deadline_then_draws(poq, client, open_round, i
     assert client.revealed_nodes(play.rid) == [inference_nodes[0].address]
 
 
-def test_score_stages_run_to_their_deadlines(client, open_round, inference_nodes, evaluators):
+def test_score_stages_run_to_their_deadlines(poq, client, open_round, inference_nodes, evaluators):
     play = open_round(slots=1, committee_size=3)
     play.commit(inference_nodes[0])
     play.reveal(inference_nodes[0])
     members = by_address(evaluators, play.committee())
-    for m in members[:2]:
-        play.commit_scores(m, [WAD])
+    play.commit_scores(members[0], [WAD])
+    land_next_tx_at(client, client.round(play.rid)["deadline"])  # the deadline block itself is still ScoreCommit
+    play.commit_scores(members[1], [WAD])
     assert play.stage() == Stage.SCORE_COMMIT
-    land_next_tx_at(client, client.round(play.rid)["deadline"] + 1)
-    play.advance_to(Stage.SCORE_REVEAL)
+    land_next_tx_at(client, client.round(play.rid)["deadline"] + 1)  # the next block belongs to ScoreReveal
+    poq.advance(play.rid, sender=members[0])
+    assert play.stage() == Stage.SCORE_REVEAL
     play.reveal_scores(members[0])
-    assert play.stage() == Stage.SCORE_REVEAL  # the second committer has not revealed yet
+    land_next_tx_at(client, client.round(play.rid)["deadline"])  # the deadline block itself is still ScoreReveal
+    play.reveal_scores(members[1])
+    # both committers revealed: the stage ends at once, without waiting for its deadline
+    assert play.stage() == Stage.SETTLEABLE
+
+
+def test_score_reveal_ends_at_its_deadline_without_a_late_revealer(poq, client, open_round, inference_nodes,
+                                                                   evaluators):
+    play = open_round(slots=1, committee_size=2)
+    play.commit(inference_nodes[0])
+    play.reveal(inference_nodes[0])
+    members = by_address(evaluators, play.committee())
+    for m in members:
+        play.commit_scores(m, [WAD])
+    assert play.stage() == Stage.SCORE_REVEAL  # everyone committed: ScoreCommit ended early
+    play.reveal_scores(members[0])
     land_next_tx_at(client, client.round(play.rid)["deadline"] + 1)
-    play.advance_to(Stage.SETTLEABLE)
+    poq.advance(play.rid, sender=members[0])
+    assert play.stage() == Stage.SETTLEABLE
 
 
 @pytest.mark.parametrize("commits, reveals", [(0, 0), (2, 0)], ids=["nobody-commits", "nobody-reveals"])
