@@ -142,12 +142,8 @@ def _csv(path: Path) -> Iterator[tuple[int, dict]]:
             start = reader.line_num + 1
 
 
-def _squad_nested(path: Path, source: str) -> Iterator[Task]:
+def _squad_nested(doc: object, path: Path, source: str) -> Iterator[Task]:
     """The official ``dev-v1.1.json``: data[] -> paragraphs[] -> qas[]; errors name the JSON path."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise TaskFileError(path, f"not valid JSON ({exc.msg} at column {exc.colno})", exc.lineno) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
         raise TaskFileError(path, "expected SQuAD's {\"data\": [articles...]} at the top level", None, "data")
     for a, article in enumerate(doc["data"]):
@@ -164,24 +160,35 @@ def _squad_nested(path: Path, source: str) -> Iterator[Task]:
                 yield _squad_task({**qa, "context": context}, source, path, None, f"{at}.qas[{q}]")
 
 
-def _is_nested_json(path: Path) -> bool:
-    """True for one whole JSON document (official SQuAD), False for JSON Lines.
+def _squad_document(path: Path) -> object | None:
+    """The parsed document of an official (nested) SQuAD file, or None for JSON Lines.
 
-    Decided by content, not suffix: exports named ``.json`` are often JSON Lines. A first
-    line that is on its own a record without SQuAD's top-level "data" means JSON Lines.
+    Decided by content, not suffix: exports named ``.json`` are often JSON Lines. A first line
+    that is on its own a record without SQuAD's top-level "data" means JSON Lines. The official
+    file is one line, so that line is parsed once and is the document.
     """
     with open(path, encoding="utf-8") as fh:
         first = next((raw for raw in fh if raw.strip()), "")
+        more = any(raw.strip() for raw in fh)
     try:
         head = json.loads(first)
     except json.JSONDecodeError:
-        return True  # a pretty-printed document (or garbage, reported by the whole-file parse)
-    return isinstance(head, dict) and "data" in head
+        pass  # a pretty-printed document (or garbage, reported by the whole-file parse)
+    else:
+        if not (isinstance(head, dict) and "data" in head):
+            return None
+        if not more:
+            return head
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise TaskFileError(path, f"not valid JSON ({exc.msg} at column {exc.colno})", exc.lineno) from exc
 
 
 def _read_squad(path: Path) -> Iterator[Task]:
-    if _is_nested_json(path):
-        return _squad_nested(path, path.name)
+    doc = _squad_document(path)
+    if doc is not None:
+        return _squad_nested(doc, path, path.name)
     return (_squad_task(r, path.name, path, line) for line, r in _jsonl(path))
 
 
