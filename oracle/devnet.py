@@ -35,13 +35,15 @@ class Anvil:
     """An Anvil process on 127.0.0.1. Use as a context manager, or ``start()``/``stop()``."""
 
     def __init__(self, port: int | None = None, accounts: int = 20, balance_eth: int = 100_000,
-                 block_time: float | None = None, state_file: Path | None = None,
+                 block_time: float | None = None, mixed_mining: bool = False, state_file: Path | None = None,
                  log_file: Path | None = None, chain_id: int = 31337,
                  gas_limit: int = 300_000_000) -> None:
         self.port = port or free_port()
         self.accounts = accounts
         self.balance_eth = balance_eth
         self.block_time = block_time
+        # With block_time: also mine each transaction at once (automine), not only on the timer.
+        self.mixed_mining = mixed_mining
         self.state_file = state_file
         self.log_file = log_file
         self.chain_id = chain_id
@@ -59,6 +61,8 @@ class Anvil:
                "--gas-limit", str(self.gas_limit), "--silent"]
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
+            if self.mixed_mining:
+                cmd.append("--mixed-mining")
         if self.state_file:
             cmd += ["--state", str(self.state_file)]
         return cmd

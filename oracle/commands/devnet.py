@@ -59,6 +59,7 @@ def up(state_dir: Path = DEFAULT_STATE_DIR, inference: int = 2, evaluators: int 
     from oracle.artifacts import poq_artifact
     from oracle.chain import PoQClient, dev_account
     from oracle.deployment import Deployment, NodeAccount, abi_sha256
+    from oracle.devnet import Anvil
     from oracle.params import Params, Role
 
     state_dir = Path(state_dir).resolve()
@@ -75,7 +76,8 @@ def up(state_dir: Path = DEFAULT_STATE_DIR, inference: int = 2, evaluators: int 
     if commit_window:
         params = params.with_(commit_window=commit_window)
     state_dir.mkdir(parents=True, exist_ok=True)
-    anvil = _mixed_mining_anvil(port, block_time, state_dir / "anvil.log")
+    # automine answers each transaction at once; the timer's blocks move stage deadlines while nobody sends
+    anvil = Anvil(port=port, block_time=block_time, mixed_mining=True, log_file=state_dir / "anvil.log")
     anvil.start()
     try:
         client = PoQClient.deploy(PoQClient.web3(anvil.url), dev_account(OWNER_INDEX), params)
@@ -132,17 +134,6 @@ def down(deployment_path: Path, log=print) -> bool:
     deployment.save()
     log(f"stopped Anvil (pid {pid}) at {deployment.rpc_url}")
     return True
-
-
-def _mixed_mining_anvil(port: int | None, block_time: float, log_file: Path):
-    """``oracle.devnet.Anvil`` plus ``--mixed-mining``: automine *and* a block every ``block_time``."""
-    from oracle.devnet import Anvil
-
-    class MixedMiningAnvil(Anvil):
-        def command(self) -> list[str]:
-            return super().command() + ["--mixed-mining"]
-
-    return MixedMiningAnvil(port=port, block_time=block_time, log_file=log_file)
 
 
 def _is_anvil(pid: int) -> bool:
