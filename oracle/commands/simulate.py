@@ -110,11 +110,11 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from oracle.simulation import report
-    from oracle.simulation.adversary import compare
-    from oracle.simulation.engine import SimulationConfig, build_rounds, draw_rounds
+    from oracle.simulation.adversary import Settlements, compare
+    from oracle.simulation.engine import SimulationConfig, draw_rounds
     from oracle.simulation.profile_pool import DEFAULT_PROFILE, ProfileError, load_pool
     from oracle.simulation.scenarios import scenarios
-    from oracle.simulation.stats import collect, node_stats, summarise
+    from oracle.simulation.stats import summarise
 
     # Tables are wide: keep them readable when the output is a log rather than a terminal.
     console = Console() if sys.stdout.isatty() else Console(width=150)
@@ -133,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     params = build_params(args, pool)
     backend = make_backend(args.backend, args.rpc)
+    settlements = Settlements(pool, draws, args.seed, backend)
     console.print(f"[bold]profile[/bold] {pool.path}: {len(pool.tasks)} tasks, models {', '.join(pool.models)}; "
                   f"evaluators {', '.join(pool.evaluators)}")
     for note in pool.notes:
@@ -152,10 +153,8 @@ def run(args: argparse.Namespace) -> int:
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(f"{chosen.name} rounds ({backend.name})", total=args.rounds)
         started = time.perf_counter()
-        rounds = build_rounds(pool, draws, chosen, args.seed)
-        outcomes = backend.run(rounds, params, lambda done, total: bar.update(task, completed=done))
+        plays = settlements.plays(chosen, params, lambda done, total: bar.update(task, completed=done))
         elapsed = time.perf_counter() - started
-    plays = collect(rounds, outcomes)
     stats = summarise(plays)
     check = " (every round equal to the reference model's, to the wei)" if backend.name == "anvil" else ""
     console.print(report.node_table(stats, f"{chosen.name}: average normalised reward over {args.rounds} rounds, "
@@ -170,8 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if adversaries:
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("adversary scenarios x {mean, median}", total=2 * (len(adversaries) + 1))
-            results = compare(pool, draws, params, args.seed, backend, adversaries,
-                              lambda done, total: bar.update(task, completed=done))
+            results = compare(settlements, params, adversaries, lambda done, total: bar.update(task, completed=done))
         report.print_adversaries(console, results)
         report.write_adversary_csv(args.out / "adversaries.csv", results)
         payload["adversaries"] = report.adversary_rows(results)
@@ -180,11 +178,10 @@ def run(args: argparse.Namespace) -> int:
         sweep = {}
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("beta sweep", total=len(BETA_SWEEP))
-            honest_rounds = build_rounds(pool, draws, catalogue["honest"], args.seed)
             for k, beta in enumerate(BETA_SWEEP):
                 wad = round(beta * 10**18)
                 swept = params.with_(beta_inference=wad, beta_evaluator=wad)
-                sweep[beta] = node_stats(honest_rounds, backend.run(honest_rounds, swept))
+                sweep[beta] = settlements.stats(catalogue["honest"], swept)
                 bar.update(task, completed=k + 1)
         report.plot_beta_sweep(args.out / "beta_sweep.png", sweep)
         payload["beta_sweep"] = {str(b): [vars(s) for s in st] for b, st in sweep.items()}

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from oracle.params import Aggregation, Params
-from oracle.simulation.engine import Backend, Draw, Progress, build_rounds
+from oracle.simulation.engine import Backend, Draw, Progress, SimRound, build_rounds
 from oracle.simulation.profile_pool import ProfilePool
 from oracle.simulation.scenarios import Scenario
-from oracle.simulation.stats import NodeStats, by_name, node_stats
+from oracle.simulation.stats import NodeStats, Plays, by_name, collect, summarise
 
 AGGREGATIONS = (Aggregation.MEAN, Aggregation.MEDIAN)
 
@@ -49,15 +49,46 @@ class ScenarioResult:
         return min(honest, key=lambda nd: nd[1])
 
 
-def compare(pool: ProfilePool, draws: Sequence[Draw], params: Params, seed: int, backend: Backend,
-            scenarios: Sequence[Scenario], progress: Progress | None = None) -> list[ScenarioResult]:
-    """Run the honest baseline and every scenario under both aggregations on ``backend``."""
+class Settlements:
+    """Scenarios settled on ``backend``: each scenario's rounds built once, each (scenario, params) settled once.
+
+    On Anvil a settlement is a fresh chain, a deployment and ~18 transactions a round, so the main run, the
+    adversary report and the beta sweep share what they have in common (the honest baseline, above all).
+    """
+
+    def __init__(self, pool: ProfilePool, draws: Sequence[Draw], seed: int, backend: Backend) -> None:
+        self.pool, self.draws, self.seed, self.backend = pool, draws, seed, backend
+        self._rounds: dict[str, list[SimRound]] = {}
+        self._stats: dict[tuple[str, Params], list[NodeStats]] = {}
+
+    def rounds(self, scenario: Scenario) -> list[SimRound]:
+        """The draws played under ``scenario`` (scenarios are told apart by name)."""
+        if scenario.name not in self._rounds:
+            self._rounds[scenario.name] = build_rounds(self.pool, self.draws, scenario, self.seed)
+        return self._rounds[scenario.name]
+
+    def plays(self, scenario: Scenario, params: Params, progress: Progress | None = None) -> dict[str, Plays]:
+        """Every node's plays, settled on the backend now (plays are not kept); their statistics are kept."""
+        rounds = self.rounds(scenario)
+        plays = collect(rounds, self.backend.run(rounds, params, progress))
+        self._stats[scenario.name, params] = summarise(plays)
+        return plays
+
+    def stats(self, scenario: Scenario, params: Params) -> list[NodeStats]:
+        """Every node's statistics under ``scenario`` and ``params``, settled only if not already."""
+        key = scenario.name, params
+        if key not in self._stats:
+            self.plays(scenario, params)
+        return self._stats[key]
+
+
+def compare(settlements: Settlements, params: Params, scenarios: Sequence[Scenario],
+            progress: Progress | None = None) -> list[ScenarioResult]:
+    """The honest baseline and every scenario under both aggregations (reusing what is already settled)."""
     runs = [(s, how) for s in [Scenario(), *scenarios] for how in AGGREGATIONS]
     stats: dict[tuple[str, Aggregation], list[NodeStats]] = {}
     for k, (scenario, how) in enumerate(runs):
-        rounds = build_rounds(pool, draws, scenario, seed)
-        outcomes = backend.run(rounds, params.with_(aggregation=how))
-        stats[scenario.name, how] = node_stats(rounds, outcomes)
+        stats[scenario.name, how] = settlements.stats(scenario, params.with_(aggregation=how))
         if progress:
             progress(k + 1, len(runs))
     return [ScenarioResult(s, {h: stats["honest", h] for h in AGGREGATIONS},

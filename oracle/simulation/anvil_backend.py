@@ -32,8 +32,9 @@ from oracle.artifacts import poq_artifact
 from oracle.commitments import new_salt, output_commitment, scores_commitment
 from oracle.devnet import Anvil
 from oracle.params import Params, Role
-from oracle.simulation.engine import ROUND_BUDGET, Paid, Progress, RoundOutcome, SimRound, initial_stakes
-from oracle.simulation.reference_backend import ReferenceBackend, member_label, slot_label
+from oracle.reward import EvaluatorPayout, InferencePayout, Settlement
+from oracle.simulation.engine import ROUND_BUDGET, Progress, RoundOutcome, SimRound, initial_stakes
+from oracle.simulation.reference_backend import ReferenceBackend, member_label, outcome, slot_label
 from oracle.simulation.rpc import LeanRpc, Tx
 
 COST = "(uint64,uint64,uint64)"
@@ -271,12 +272,12 @@ class _Session:
         return self._outcomes(block, ids)
 
     def _outcomes(self, block: int, ids: list[int]) -> list[RoundOutcome]:
-        """Every round's payouts, decoded from the settle block's logs."""
+        """Every round's payouts, decoded from the settle block's logs into the model's ``Settlement``."""
         t = self.abi.topic
         logs = self.rpc.logs(self.poq, block, [t["InferencePaid"], t["EvaluatorPaid"], t["Slashed"],
                                                t["RoundSettled"]])
-        inference: dict[int, list[Paid]] = defaultdict(list)
-        evaluators: dict[int, list[Paid]] = defaultdict(list)
+        inference: dict[int, list[InferencePayout]] = defaultdict(list)
+        evaluators: dict[int, list[EvaluatorPayout]] = defaultdict(list)
         slashes: dict[int, list[tuple[str, int]]] = defaultdict(list)
         settled: dict[int, tuple[int, int]] = {}
         for log in logs:
@@ -288,11 +289,13 @@ class _Session:
             if topic == t["Slashed"]:
                 slashes[rid].append((label, _word(data, 0)))
                 continue
-            paid = Paid(int(label.rsplit("-", 1)[1]), *(_word(data, k) for k in range(4)))
-            (inference if topic == t["InferencePaid"] else evaluators)[rid].append(paid)
-        return [RoundOutcome(tuple(sorted(inference[rid], key=lambda x: x.index)),
-                             tuple(sorted(evaluators[rid], key=lambda x: x.index)),
-                             tuple(sorted(slashes[rid])), *settled[rid]) for rid in ids]
+            words = (_word(data, k) for k in range(4))  # score, cost, reward, amount
+            if topic == t["InferencePaid"]:
+                inference[rid].append(InferencePayout(label, *words))
+            else:
+                evaluators[rid].append(EvaluatorPayout(label, *words))
+        return [outcome(Settlement(tuple(inference[rid]), tuple(evaluators[rid]), tuple(slashes[rid]), *settled[rid]))
+                for rid in ids]
 
 
 def _compare(chunk: Sequence[SimRound], got: list[RoundOutcome], want: list[RoundOutcome]) -> None:

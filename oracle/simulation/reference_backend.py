@@ -47,7 +47,8 @@ def round_input(r: SimRound, params: Params, stakes: dict[str, int], budget: int
 
 
 def outcome(settlement: Settlement) -> RoundOutcome:
-    """A settlement in slot/member indices (labels are ``slot-i`` / ``member-j``)."""
+    """A settlement (the model's, or one decoded from the chain's logs) in slot/member indices
+    (labels are ``slot-i`` / ``member-j``), payouts sorted by index and slashes by label."""
     def index(label: str) -> int:
         return int(label.rsplit("-", 1)[1])
 

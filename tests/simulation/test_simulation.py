@@ -13,7 +13,7 @@ from rich.console import Console
 
 from oracle.commands import simulate as simulate_command
 from oracle.params import WAD, Aggregation, Params
-from oracle.simulation.adversary import compare
+from oracle.simulation.adversary import Settlements, compare
 from oracle.simulation.anvil_backend import AnvilBackend
 from oracle.simulation.engine import SimulationConfig, build_rounds, draw_rounds
 from oracle.simulation.profile_pool import ProfileError, load_pool
@@ -79,7 +79,7 @@ def test_median_limits_a_single_boosting_evaluator(profile: Path):
     draws = draw_rounds(pool, SimulationConfig(rounds=200, committee=3, seed=5))
     catalogue = scenarios(pool)
     adversaries = [s for name, s in catalogue.items() if name != "honest"]
-    results = compare(pool, draws, _params(pool), 5, ReferenceBackend(), adversaries)
+    results = compare(Settlements(pool, draws, 5, ReferenceBackend()), _params(pool), adversaries)
     out = io.StringIO()
     print_adversaries(Console(file=out, width=200), results)
     assert all(name in out.getvalue() for name in catalogue if name != "honest")
@@ -100,6 +100,24 @@ def test_median_limits_a_single_boosting_evaluator(profile: Path):
     silent = next(r for r in results if r.scenario.name == "never-reveal")
     node = by_name(silent.attacked[Aggregation.MEAN])[silent.scenario.beneficiary]
     assert node.mean_reward == 0 and node.slashed_eth == pytest.approx(0.5 * node.rounds)
+
+
+def test_each_scenario_is_built_and_settled_once(profile: Path, monkeypatch):
+    pool = load_pool(profile)
+    catalogue = scenarios(pool)
+    params = _params(pool)
+    built, settled = [], []
+    monkeypatch.setattr("oracle.simulation.adversary.build_rounds",
+                        lambda pool, draws, scenario, seed: built.append(scenario.name) or [])
+    backend = ReferenceBackend()
+    monkeypatch.setattr(backend, "run", lambda rounds, params, progress=None: settled.append(params) or [])
+    settlements = Settlements(pool, draw_rounds(pool, SimulationConfig(rounds=10)), 0, backend)
+    settlements.plays(catalogue["honest"], params)  # the main run
+    compare(settlements, params, [catalogue["noisy-evaluator"], catalogue["lazy-node"]])
+    settlements.stats(catalogue["honest"], params.with_(beta_inference=params.beta_inference))  # an equal Params
+    assert built == ["honest", "noisy-evaluator", "lazy-node"]
+    # honest under mean (the main run) is reused; honest under median and both adversaries under both are new.
+    assert len(settled) == 1 + 1 + 2 * 2
 
 
 def test_same_seed_same_rounds(profile: Path):
