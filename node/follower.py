@@ -23,14 +23,11 @@ from eth_account.signers.local import LocalAccount
 
 from node.rpc import describe, is_transient, retry
 from node.store import Store
-from oracle.chain import ChainError, ContractRevert, PoQClient
+from oracle.chain import MAX_LOG_RANGE, ChainError, ContractRevert, PoQClient
 from oracle.ledger import RoundRecord, build_rounds
 
 Handler = Callable[[dict], None]
 Hook = Callable[[], None]
-
-# Largest block range asked of eth_getLogs at once.
-MAX_LOG_RANGE = 2_000
 
 
 class Daemon:
@@ -90,7 +87,11 @@ class Daemon:
         retry(fn, what, self.log, self.stop_event, on_transient=self._resync)
 
     def poll(self) -> None:
-        """Hand every event between the cursor and the chain head to its handlers, then move the cursor."""
+        """Hand every event between the cursor and the chain head to its handlers, then move the cursor.
+
+        Read in ``MAX_LOG_RANGE``-block steps (one ``eth_getLogs`` request each) so the cursor is stored
+        after every step: a daemon far behind the head keeps its progress if it stops part-way.
+        """
         head = self.client.w3.eth.block_number
         cursor = self.store.cursor()
         if cursor is None:
@@ -128,7 +129,11 @@ class Daemon:
 
 
 def round_record(client: PoQClient, round_id: int, from_block: int) -> RoundRecord:
-    """Everything the chain's events say about one round (outputs, reference, committee, payouts)."""
+    """Everything the chain's events say about one round (outputs, reference, committee, payouts).
+
+    ``from_block`` is where the scan starts: the round's opening block when known (the scan then costs
+    the round's own blocks, not the whole chain's), never later than it.
+    """
     rounds = build_rounds(client.events(from_block, round_id=round_id))
     if round_id not in rounds:
         raise LookupError(f"no events for round {round_id} since block {from_block}")

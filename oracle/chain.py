@@ -27,6 +27,10 @@ from oracle.reward import Cost
 
 Account.enable_unaudited_hdwallet_features()
 
+# Most blocks asked of eth_getLogs in one request: public RPCs cap the range (often at 10k blocks or
+# fewer), so ``PoQClient.events`` reads longer ranges in chunks of this size.
+MAX_LOG_RANGE = 2_000
+
 
 def dev_account(index: int) -> LocalAccount:
     """Anvil's funded development account ``index`` (from its well-known mnemonic)."""
@@ -287,18 +291,29 @@ class PoQClient:
 
     def events(self, from_block: int = 0, to_block: int | str = "latest",
                names: Iterable[str] | None = None, round_id: int | None = None) -> list[dict]:
-        """Every PoQ event in the block range, decoded, in chain order; only round ``round_id``'s if given."""
-        query: dict = {"address": self.address, "fromBlock": from_block, "toBlock": to_block}
+        """Every PoQ event in the block range, decoded, in chain order; only round ``round_id``'s if given.
+
+        The range is read ``MAX_LOG_RANGE`` blocks per ``eth_getLogs`` request, here and only here, so that
+        no caller fails on a provider that caps the range once the chain is long. A block tag such as
+        ``"latest"`` is resolved to its number first, so the chunks end at one fixed block.
+        """
+        if not isinstance(to_block, int):
+            to_block = self.w3.eth.get_block(to_block)["number"]
+        topics = None
         if round_id is not None:  # every round event indexes roundId first
-            query["topics"] = [None, "0x" + round_id.to_bytes(32, "big").hex()]
-        logs = self.w3.eth.get_logs(query)
+            topics = [None, "0x" + round_id.to_bytes(32, "big").hex()]
         wanted = set(names) if names else None
         out = []
-        for log in logs:
-            name = self._events.get(bytes(log["topics"][0]))
-            if name is None or (wanted and name not in wanted):
-                continue
-            ev = getattr(self.contract.events, name)().process_log(log)
-            out.append({"event": name, "args": dict(ev["args"]), "block": log["blockNumber"],
-                        "tx": log["transactionHash"].to_0x_hex(), "log_index": log["logIndex"]})
+        for start in range(from_block, to_block + 1, MAX_LOG_RANGE):
+            query: dict = {"address": self.address, "fromBlock": start,
+                           "toBlock": min(to_block, start + MAX_LOG_RANGE - 1)}
+            if topics is not None:
+                query["topics"] = topics
+            for log in self.w3.eth.get_logs(query):
+                name = self._events.get(bytes(log["topics"][0]))
+                if name is None or (wanted and name not in wanted):
+                    continue
+                ev = getattr(self.contract.events, name)().process_log(log)
+                out.append({"event": name, "args": dict(ev["args"]), "block": log["blockNumber"],
+                            "tx": log["transactionHash"].to_0x_hex(), "log_index": log["logIndex"]})
         return out

@@ -1,7 +1,7 @@
 """The deployment's events, fetched incrementally, and the ledger's folds of them.
 
 Every request first asks the chain for its head: new blocks are read from the
-first unseen one (in chunks, as public RPCs cap ``eth_getLogs`` ranges), so the
+first unseen one (``PoQClient.events`` chunks the range under the RPC's cap), so the
 explorer follows a live chain without a restart. If the last block seen has a
 different hash now (a devnet restarted, or a reorg past it) the index starts
 over from ``from_block``, so the page never shows events the chain no longer has.
@@ -13,9 +13,6 @@ import threading
 
 from oracle.chain import PoQClient
 from oracle.ledger import AccountRecord, RoundRecord, build_accounts, build_rounds, node_summary
-
-# Blocks per eth_getLogs request: under the 10k-block cap common on public RPCs.
-LOG_CHUNK = 5_000
 
 
 class ChainIndex:
@@ -57,12 +54,7 @@ class ChainIndex:
                 self._events, self.head = [], self.from_block - 1
             if head == self.head and not reset:
                 return head
-            new: list[dict] = []
-            start = max(self.head + 1, self.from_block)
-            while start <= head:
-                end = min(head, start + LOG_CHUNK - 1)
-                new += self.client.events(start, end)
-                start = end + 1
+            new = self.client.events(max(self.head + 1, self.from_block), head)
             self._events += new
             self.head, self._head_hash = head, eth.get_block(head)["hash"]
             if new or reset:

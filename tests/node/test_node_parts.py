@@ -1,4 +1,5 @@
-"""The daemons' parts that need no chain: store durability and binding, task wire format, keys, RPC faults."""
+"""The daemons' parts that need no chain: store durability and binding, task wire format, keys, RPC faults,
+the eth_getLogs range cap."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from node import keys
 from node.rpc import Backoff, is_transient, retry
 from node.store import Store, StoreMismatch
 from node.wire import decode_references, encode_references, task_from_uri, task_uri
+from oracle.chain import MAX_LOG_RANGE, PoQClient
 from oracle.tasks import builtin_tasks, task_digest
 
 
@@ -90,3 +92,20 @@ def test_transient_rpc_faults_are_retried_and_others_are_not():
     with pytest.raises(ValueError):
         retry(lambda: (_ for _ in ()).throw(ValueError("bug")), "testing", logging.getLogger("t"),
               threading.Event())
+
+
+def test_every_events_read_asks_get_logs_for_at_most_max_log_range_blocks():
+    """The range cap lives in PoQClient.events, so callers asking for deploy block..latest get it too."""
+    from types import SimpleNamespace
+
+    head = 10 + 2 * MAX_LOG_RANGE + 5  # three requests from block 10: two full, one of 6 blocks
+    queries = []
+    eth = SimpleNamespace(get_logs=lambda q: queries.append(q) or [], get_block=lambda tag: {"number": head})
+    client = object.__new__(PoQClient)  # no chain: only what events() reads
+    client.w3, client.address, client._events = SimpleNamespace(eth=eth), "0x" + "ab" * 20, {}
+    assert client.events(10, round_id=7) == []
+    assert [(q["fromBlock"], q["toBlock"]) for q in queries] == [
+        (10, 9 + MAX_LOG_RANGE), (10 + MAX_LOG_RANGE, 9 + 2 * MAX_LOG_RANGE), (10 + 2 * MAX_LOG_RANGE, head)]
+    assert all(q["topics"][1] == "0x" + (7).to_bytes(32, "big").hex() for q in queries)
+    queries.clear()
+    assert client.events(head + 1, head) == [] and queries == []
