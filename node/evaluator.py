@@ -12,7 +12,7 @@ none: it never commits, so it is never slashed.
 from __future__ import annotations
 
 from node.follower import Daemon, round_record
-from node.role import PLANNED, CommitRevealRole, key
+from node.role import CommitRevealRole
 from node.store import Record
 from node.wire import decode_references, task_from_uri
 from oracle.commitments import new_salt, scores_commitment
@@ -39,14 +39,16 @@ class EvaluatorRole(CommitRevealRole):
         @self.d.on("CommitteeDrawn")
         def committee_drawn(ev: dict) -> None:
             if self.me in ev["args"]["members"]:
-                self.step(ev["args"]["roundId"])
+                self.step(ev["args"]["roundId"], ev)
 
-    def plan(self, round_id: int, state: dict) -> Record | None:
+    def plan(self, round_id: int, state: dict, trigger: dict | None) -> Record | None:
+        # Only the CommitteeDrawn event naming this node (checked by its handler) starts a round for an
+        # evaluator, so membership needs no further call to the chain.
+        if trigger is None or trigger["event"] != "CommitteeDrawn":
+            return None
         if Stage(state["stage"]) != Stage.SCORE_COMMIT or state["expired"]:
             return None
-        if not self.entry(round_id)["member"]:
-            return None
-        record = round_record(self.client, round_id, self.d.start_block)
+        record = round_record(self.client, round_id, self.opened_block(round_id))
         task = task_from_uri(record.uri, state["task_hash"], decode_references(record.reference))
         outputs = [o["output"] for o in record.outputs]  # index order == reveal order
         if self.evaluator.needs_reference and not task.references:
@@ -62,7 +64,7 @@ class EvaluatorRole(CommitRevealRole):
         self.log.info("round %d: %s scored %d outputs %s in %d ms (%d tokens, %d MB)", round_id,
                       self.evaluator_name, len(scores), [round(s, 3) for s in result.scores], cost.latency_ms,
                       cost.tokens, cost.memory_mb)
-        return self.store.put(key(round_id), PLANNED, {
+        return self.planned(round_id, {
             "task_id": task.id, "scores": scores, "cost": list(cost.as_tuple()), "salt": salt.hex(),
             "commitment": commitment.hex(), "evaluator": self.evaluator_name,
         })

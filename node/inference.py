@@ -13,7 +13,7 @@ from oracle.params import Stage
 from oracle.prompts import render
 from oracle.reward import Cost
 from node.follower import Daemon
-from node.role import PLANNED, CommitRevealRole, key
+from node.role import CommitRevealRole
 from node.store import Record
 from node.wire import task_from_uri
 
@@ -29,20 +29,18 @@ class InferenceRole(CommitRevealRole):
         self.backend = backend
         self.model_name = model_name
         self.max_new_tokens = max_new_tokens
-        self._opened: dict[int, dict] = {}
 
     def register(self) -> None:
         super().register()
 
         @self.d.on("RoundOpened")
         def round_opened(ev: dict) -> None:
-            self._opened[ev["args"]["roundId"]] = ev["args"]
-            self.step(ev["args"]["roundId"])
+            self.step(ev["args"]["roundId"], ev)
 
-    def plan(self, round_id: int, state: dict) -> Record | None:
-        opened = self._opened.pop(round_id, None)
-        if opened is None:
-            return None  # only a RoundOpened event starts a round for an inference node
+    def plan(self, round_id: int, state: dict, trigger: dict | None) -> Record | None:
+        if trigger is None or trigger["event"] != "RoundOpened":
+            return None  # only a RoundOpened event starts a round for an inference node: it carries the task
+        opened = trigger["args"]
         if Stage(state["stage"]) != Stage.COMMIT or state["expired"] or state["commits"] >= state["slots"]:
             self.log.info("round %d: not taking it (stage %s, %d/%d slots committed)", round_id,
                           Stage(state["stage"]).name, state["commits"], state["slots"])
@@ -57,7 +55,7 @@ class InferenceRole(CommitRevealRole):
                                        salt)
         self.log.info("round %d: %s answered %r in %d ms (%d tokens, %d MB)", round_id, self.model_name,
                       output[:80], cost.latency_ms, cost.tokens, cost.memory_mb)
-        return self.store.put(key(round_id), PLANNED, {
+        return self.planned(round_id, {
             "task_id": task.id, "output": output, "cost": list(cost.as_tuple()), "salt": salt.hex(),
             "commitment": commitment.hex(), "model": self.model_name,
         })

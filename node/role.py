@@ -6,6 +6,12 @@ stored: nothing has been sent yet) -> ``committed`` -> ``revealed`` ->
 (the reveal stage closed first: the stake will be slashed). ``step(round)``
 reads the round from the chain and the record from the store and does the next
 action, if any, so it is safe to call any number of times, after any crash.
+
+Reading a round's events starts at its opening block, not the deployment's:
+the block of every ``RoundOpened`` seen is kept in memory until the round
+settles, and a round's record stores it (``opened_block``) so a restarted
+daemon still has it. Only a round opened before a restart and not yet
+planned falls back to the deployment's first block.
 """
 
 from __future__ import annotations
@@ -50,12 +56,18 @@ class CommitRevealRole(ABC):
         self.me = daemon.account.address
         self.pause_after_commit = float(os.environ.get(PAUSE_ENV, "0") or 0)
         self._last_recheck = 0.0
+        # Round id -> block of its RoundOpened, for rounds seen opening and not settled yet.
+        self._opened_at: dict[int, int] = {}
 
     # ------------------------------------------------------------------ what a role defines
 
     @abstractmethod
-    def plan(self, round_id: int, state: dict) -> Record | None:
-        """Do the work (run the model, score), durably store it with a fresh salt; None to sit the round out."""
+    def plan(self, round_id: int, state: dict, trigger: dict | None) -> Record | None:
+        """Do the work (run the model, score), store it with ``planned``; None to sit the round out.
+
+        ``trigger`` is the event passed to ``step`` by the handler that starts this role's part in a round
+        (None on a stage change, a recheck or a resume): a role plans a round only on that event.
+        """
 
     @abstractmethod
     def entry(self, round_id: int) -> dict:
@@ -79,16 +91,35 @@ class CommitRevealRole(ABC):
                         f"reward {p['reward'] / 1e18:.3f}, paid {eth(p['amount'])}")
         return "no payout for this node"
 
+    def opened_block(self, round_id: int, rec: Record | None = None) -> int:
+        """The round's opening block (from its record, else this run's events), else the deployment's first."""
+        if rec is not None and "opened_block" in rec.data:
+            return rec.data["opened_block"]
+        return self._opened_at.get(round_id, self.d.start_block)
+
+    def planned(self, round_id: int, data: dict) -> Record:
+        """Store a new round record, durably, with ``data`` and the round's opening block."""
+        return self.store.put(key(round_id), PLANNED, {**data, "opened_block": self.opened_block(round_id)})
+
     # ------------------------------------------------------------------ wiring
 
     def register(self) -> None:
         d = self.d
+
+        @d.on("RoundOpened")
+        def remember_opening(ev: dict) -> None:
+            self._opened_at[ev["args"]["roundId"]] = ev["block"]
 
         @d.on("StageChanged", "RoundSettled")
         def round_moved(ev: dict) -> None:
             rid = ev["args"]["roundId"]
             if self.store.get(key(rid)) is not None:
                 self.step(rid)
+
+        @d.on("RoundSettled")
+        def forget_opening(ev: dict) -> None:
+            """Registered after ``round_moved``, so a settling round's step still had the block."""
+            self._opened_at.pop(ev["args"]["roundId"], None)
 
         @d.on_startup
         def resume_in_flight() -> None:
@@ -109,14 +140,15 @@ class CommitRevealRole(ABC):
 
     # ------------------------------------------------------------------ the state machine
 
-    def step(self, round_id: int) -> None:
+    def step(self, round_id: int, trigger: dict | None = None) -> None:
+        """Do the round's next action, if any; ``trigger`` (the handled event, if any) goes to ``plan``."""
         rec = self.store.get(key(round_id))
         if rec is not None and rec.done:
             return
         state = self.client.round(round_id)
         stage = Stage(state["stage"])
         if rec is None:
-            rec = self.plan(round_id, state)
+            rec = self.plan(round_id, state, trigger)
             if rec is None:
                 return
             state = self.client.round(round_id)  # the work took time: read the stage again
@@ -162,7 +194,7 @@ class CommitRevealRole(ABC):
             rec = self.store.update(rec, REVEALED)
 
         if rec.status == REVEALED and stage == Stage.SETTLED:
-            record = round_record(self.client, round_id, self.d.start_block)
+            record = round_record(self.client, round_id, self.opened_block(round_id, rec))
             self.store.update(rec, SETTLED, done=True)
             self.log.info("round %d: settled: %s", round_id, self.report(round_id, record))
             self.withdraw()
