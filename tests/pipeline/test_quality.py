@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import socket
 import subprocess
@@ -189,6 +190,13 @@ def test_local_lm_evaluators_prefer_right_answer(name):
         assert batch.cost.tokens == len(ev.prompt_tokens(LIGHTHOUSE, RIGHT)) + len(ev.prompt_tokens(LIGHTHOUSE, WRONG))
         if name == "qwen-cross":  # the cross-encoder reads the source once per output, and attests it
             assert batch.cost.tokens > 2 * len(ev.scorer.llm.tokenize(LIGHTHOUSE.context.encode(), add_bos=False))
+            # A source longer than the context window is cut; the question and the answer never are.
+            long = dataclasses.replace(LIGHTHOUSE, context=LIGHTHOUSE.context + " The keeper logged the weather." * 800)
+            tokens = ev.prompt_tokens(long, RIGHT)
+            assert ev.scorer.llm.n_ctx() - 8 - 400 < len(tokens) <= ev.scorer.llm.n_ctx() - 8
+            text = ev.scorer.llm.detokenize(tokens).decode("utf-8", "replace")
+            assert f"Question: {LIGHTHOUSE.question}\nProposed answer: {RIGHT}" in text[-600:]
+            assert " ..." in text  # where the source was cut
     finally:
         ev.close()
 
