@@ -49,16 +49,17 @@ library RewardMath {
     }
 
     /// @notice `min(WAD, sum_k floor(w_k * x_k / ref_k))`: each term rounded down, then capped.
-    function normalisedCost(Cost memory c, CostModel memory m) internal pure returns (uint64) {
+    function normalisedCost(Cost memory c, CostModel memory m) internal pure returns (uint256) {
         uint256 total = uint256(m.wLatency) * c.latencyMs / m.refLatencyMs
-            + uint256(m.wTokens) * c.tokens / m.refTokens
-            + uint256(m.wMemory) * c.memoryMb / m.refMemoryMb;
-        return total > WAD ? uint64(WAD) : uint64(total);
+            + uint256(m.wTokens) * c.tokens / m.refTokens + uint256(m.wMemory) * c.memoryMb / m.refMemoryMb;
+        return total > WAD ? WAD : total;
     }
 
     /// @notice Mean of `xs` rounded down. `xs` must be non-empty.
     function mean(uint256[] memory xs) internal pure returns (uint256 sum) {
-        for (uint256 i; i < xs.length; ++i) sum += xs[i];
+        for (uint256 i; i < xs.length; ++i) {
+            sum += xs[i];
+        }
         return sum / xs.length;
     }
 
@@ -67,13 +68,13 @@ library RewardMath {
     function median(uint256[] memory xs) internal pure returns (uint256) {
         uint256 len = xs.length;
         for (uint256 i = 1; i < len; ++i) {
-            uint256 key = xs[i];
+            uint256 k = xs[i];
             uint256 j = i;
-            while (j > 0 && xs[j - 1] > key) {
+            while (j > 0 && xs[j - 1] > k) {
                 xs[j] = xs[j - 1];
                 --j;
             }
-            xs[j] = key;
+            xs[j] = k;
         }
         uint256 mid = len / 2;
         return len % 2 == 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
@@ -91,7 +92,7 @@ library RewardMath {
     }
 
     /// @notice `WAD - floor(sum_i |scores_i - quality_i| / n)`: an evaluator's closeness to consensus.
-    function agreement(uint64[] storage scores, uint256[] memory quality) internal view returns (uint256) {
+    function agreement(uint64[] calldata scores, uint256[] memory quality) internal pure returns (uint256) {
         uint256 n = quality.length;
         uint256 deviation;
         for (uint256 i; i < n; ++i) {

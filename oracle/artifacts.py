@@ -17,8 +17,8 @@ from oracle.toolchain import ROOT, SOLC_JS, ToolchainError
 CONTRACTS = ROOT / "contracts"
 CACHE = ROOT / ".build" / "poq-artifacts.json"
 OZ = ROOT / "node_modules" / "@openzeppelin" / "contracts"
-# Must match ape-config.yaml's solidity section.
-SETTINGS = {"optimizer": {"enabled": True, "runs": 200}, "evmVersion": "cancun"}
+# Must match ape-config.yaml's solidity section (via IR: the legacy pipeline puts PoQ over the code-size limit).
+SETTINGS = {"optimizer": {"enabled": True, "runs": 200}, "evmVersion": "cancun", "viaIR": True}
 
 
 @dataclass(frozen=True)
