@@ -8,6 +8,7 @@ senders share one Anvil without stuck transactions, and a revert comes back as
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -22,7 +23,7 @@ from web3.logs import DISCARD
 
 from oracle.artifacts import poq_artifact
 from oracle.devnet import DEV_MNEMONIC
-from oracle.params import Params, Role
+from oracle.params import Entry, Params, Role
 from oracle.reward import Cost
 
 Account.enable_unaudited_hdwallet_features()
@@ -30,6 +31,27 @@ Account.enable_unaudited_hdwallet_features()
 # Most blocks asked of eth_getLogs in one request: public RPCs cap the range (often at 10k blocks or
 # fewer), so ``PoQClient.events`` reads longer ranges in chunks of this size.
 MAX_LOG_RANGE = 2_000
+
+
+_EVIDENCE_EVENTS = ("OutputCommitted", "OutputRevealed", "CommitteeDrawn", "ScoresRevealed")
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def _outputs_of(abi: list, fn: str) -> list[dict]:
+    (item,) = [i for i in abi if i.get("type") == "function" and i["name"] == fn]
+    return item["outputs"]
+
+
+@functools.cache
+def _fields(fn: str) -> tuple[str, ...]:
+    """Field names of the struct view ``fn`` returns, read from the compiled ABI (never kept by hand)."""
+    outputs = _outputs_of(poq_artifact().abi, fn)
+    if outputs[0]["type"] == "tuple":
+        outputs = outputs[0]["components"]
+    return tuple(_snake(o["name"]) for o in outputs)
 
 
 def dev_account(index: int) -> LocalAccount:
@@ -83,7 +105,7 @@ def decode_revert(abi: list, data: str | bytes | None) -> tuple[str, tuple] | No
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """The ``PoQ.Task`` struct a requester opens a round with."""
+    """The ``PoQ.Task`` struct a requester opens a round with (less the parameter version it agrees to)."""
 
     task_hash: bytes
     uri: str
@@ -92,9 +114,43 @@ class TaskSpec:
     committee_size: int
     reference_commitment: bytes = b"\x00" * 32
 
-    def as_tuple(self) -> tuple:
+    def as_tuple(self, params_version: int) -> tuple:
+        """The struct for a round under ``params_version``, which must be the contract's current one."""
         return (self.task_hash, self.uri, self.kind, self.slots, self.committee_size,
-                self.reference_commitment)
+                self.reference_commitment, params_version)
+
+
+def event_cost(value: Any) -> Cost:
+    """A ``RewardMath.Cost`` as an event decodes it (web3 gives structs as mappings)."""
+    return Cost(value["latencyMs"], value["tokens"], value["memoryMb"])
+
+
+def by_address(addresses: Iterable[str]) -> list[str]:
+    """``addresses`` in ascending numeric order: the order of settle's lists and of every score list."""
+    return sorted(addresses, key=lambda a: int(a, 16))
+
+
+@dataclass(frozen=True)
+class RoundEvidence:
+    """What a round's events say it did: the inputs ``settle`` takes, in the contract's order.
+
+    ``outputs`` are the revealed inference nodes (ascending address, the order of every score list),
+    ``silent`` those that committed and never revealed, ``committee`` the drawn members (ascending),
+    ``cards`` each member's revealed (scores, cost), None where it did not reveal.
+    """
+
+    committed: tuple[str, ...]
+    outputs: tuple[str, ...]
+    silent: tuple[str, ...]
+    committee: tuple[str, ...]
+    cards: tuple[tuple[tuple[int, ...], Cost] | None, ...]
+    texts: dict[str, str]
+    costs: dict[str, Cost]
+
+    def settlement(self) -> tuple:
+        """The ``PoQ.Settlement`` struct for ``settle``."""
+        cards = [(list(c[0]), c[1].as_tuple()) if c else ([], (0, 0, 0)) for c in self.cards]
+        return (list(self.outputs), list(self.silent), list(self.committee), cards)
 
 
 class PoQClient:
@@ -109,6 +165,7 @@ class PoQClient:
         self._nonces: dict[str, int] = {}
         self._lock = threading.Lock()
         self._events = {event_abi_to_log_topic(e): e["name"] for e in self.abi if e["type"] == "event"}
+        self._params: dict[int, Params] = {}
 
     # ------------------------------------------------------------------ setup
 
@@ -218,8 +275,15 @@ class PoQClient:
     def register(self, account: LocalAccount, role: Role, stake: int) -> Any:
         return self.transact(account, "register", int(role), value=stake)
 
-    def open_round(self, requester: LocalAccount, task: TaskSpec, budget: int) -> int:
-        receipt = self.transact(requester, "openRound", task.as_tuple(), value=budget)
+    def open_round(self, requester: LocalAccount, task: TaskSpec, budget: int,
+                   params_version: int | None = None) -> int:
+        """Open a round under ``params_version`` (default: the current one, read now); returns its id.
+
+        A requester that checked the parameters should pass the version it checked: the contract then
+        refuses the round (``ParamsChanged``) if the owner changed them in between.
+        """
+        version = self.params_version() if params_version is None else params_version
+        receipt = self.transact(requester, "openRound", task.as_tuple(version), value=budget)
         (event,) = self.contract.events.RoundOpened().process_receipt(receipt, errors=DISCARD)
         return event["args"]["roundId"]
 
@@ -229,8 +293,9 @@ class PoQClient:
     def reveal_output(self, node: LocalAccount, round_id: int, output: str, cost: Cost, salt: bytes) -> Any:
         return self.transact(node, "revealOutput", round_id, output, cost.as_tuple(), salt)
 
-    def reveal_reference(self, requester: LocalAccount, round_id: int, reference: str, salt: bytes) -> Any:
-        return self.transact(requester, "revealReference", round_id, reference, salt)
+    def reveal_reference(self, requester: LocalAccount, round_id: int, task_hash: bytes, reference: str,
+                         salt: bytes) -> Any:
+        return self.transact(requester, "revealReference", round_id, task_hash, reference, salt)
 
     def commit_scores(self, evaluator: LocalAccount, round_id: int, commitment: bytes) -> Any:
         return self.transact(evaluator, "commitScores", round_id, commitment)
@@ -242,8 +307,10 @@ class PoQClient:
     def advance(self, account: LocalAccount, round_id: int) -> Any:
         return self.transact(account, "advance", round_id)
 
-    def settle(self, account: LocalAccount, round_id: int) -> Any:
-        return self.transact(account, "settle", round_id)
+    def settle(self, account: LocalAccount, round_id: int, evidence: "RoundEvidence | None" = None) -> Any:
+        """Settle ``round_id`` with the lists its events give (read now unless ``evidence`` is passed)."""
+        evidence = evidence if evidence is not None else self.evidence(round_id)
+        return self.transact(account, "settle", round_id, evidence.settlement())
 
     def withdraw(self, account: LocalAccount) -> Any:
         return self.transact(account, "withdraw")
@@ -251,38 +318,78 @@ class PoQClient:
     # ------------------------------------------------------------------ views
 
     def round(self, round_id: int) -> dict:
+        """The round's stored state (``PoQ.Round``, decoded from the ABI) and whether its deadline passed."""
         r, expired = self.contract.functions.round(round_id).call()
-        keys = ("requester", "stage", "slots", "committee_size", "commits", "reveals", "score_commits",
-                "score_reveals", "reference_revealed", "params_version", "deadline", "inference_pool",
-                "evaluator_pool", "task_hash", "reference_commitment")
-        return {**dict(zip(keys, r)), "expired": expired}
+        out = dict(zip(_fields("round"), r))
+        inference_pool = out["budget"] * self.params(out["params_version"]).inference_share // 10**18 \
+            if out["stage"] else 0
+        return {**out, "inference_pool": inference_pool, "evaluator_pool": out["budget"] - inference_pool,
+                "expired": expired}
+
+    def params_version(self) -> int:
+        return self.contract.functions.paramsVersion().call()
+
+    def params(self, version: int) -> Params:
+        """The parameter set of ``version`` (rounds keep the one they opened with); cached, it never changes."""
+        cached = self._params.get(version)
+        if cached is None:
+            cached = self._params[version] = Params.from_contract_tuple(
+                self.contract.functions.params(version).call())
+        return cached
+
+    def evidence(self, round_id: int, from_block: int = 0) -> RoundEvidence:
+        """What round ``round_id``'s events say it did (see ``RoundEvidence``)."""
+        committed: list[str] = []
+        texts: dict[str, str] = {}
+        costs: dict[str, Cost] = {}
+        members: list[str] = []
+        revealed_scores: dict[str, tuple[tuple[int, ...], Cost]] = {}
+        for ev in self.events(from_block, names=_EVIDENCE_EVENTS, round_id=round_id):
+            a = ev["args"]
+            if ev["event"] == "OutputCommitted":
+                committed.append(a["node"])
+            elif ev["event"] == "OutputRevealed":
+                texts[a["node"]] = a["output"]
+                costs[a["node"]] = event_cost(a["cost"])
+            elif ev["event"] == "CommitteeDrawn":
+                members = list(a["members"])
+            elif ev["event"] == "ScoresRevealed":
+                revealed_scores[a["evaluator"]] = (tuple(a["scores"]), event_cost(a["cost"]))
+        committee = by_address(members)
+        return RoundEvidence(
+            committed=tuple(committed), outputs=tuple(by_address(texts)),
+            silent=tuple(by_address(set(committed) - set(texts))), committee=tuple(committee),
+            cards=tuple(revealed_scores.get(m) for m in committee), texts=texts, costs=costs)
 
     def committee(self, round_id: int) -> list[str]:
-        return self.contract.functions.committee(round_id).call()
+        """The drawn committee in draw order (empty before the draw), from its ``CommitteeDrawn`` event."""
+        events = self.events(names=["CommitteeDrawn"], round_id=round_id)
+        return list(events[-1]["args"]["members"]) if events else []
 
     def revealed_nodes(self, round_id: int) -> list[str]:
-        return self.contract.functions.revealedNodes(round_id).call()
+        """Inference nodes that revealed in ``round_id``, in score-index order (ascending address)."""
+        return by_address(ev["args"]["node"] for ev in self.events(names=["OutputRevealed"], round_id=round_id))
 
     def submission(self, round_id: int, node: str) -> dict:
-        """An inference node's entry in a round (zero commitment = not committed)."""
-        commitment, output_hash, cost, revealed = self.contract.functions.submissions(
-            round_id, to_checksum_address(node)).call()
-        return {"commitment": bytes(commitment), "output_hash": bytes(output_hash), "cost": cost,
-                "revealed": revealed}
+        """An inference node's entry in a round: its ``Entry`` and, once revealed, its attested cost."""
+        entry, cost = self.contract.functions.submission(round_id, to_checksum_address(node)).call()
+        return {"entry": Entry(entry), "cost": Cost(*cost), "committed": entry >= Entry.COMMITTED,
+                "revealed": entry == Entry.REVEALED}
 
     def evaluation(self, round_id: int, evaluator: str) -> dict:
-        """An evaluator's entry in a round: committee membership, commitment, reveal."""
-        commitment, cost, member, revealed, scores = self.contract.functions.evaluation(
-            round_id, to_checksum_address(evaluator)).call()
-        return {"commitment": bytes(commitment), "cost": cost, "member": member, "revealed": revealed,
-                "scores": list(scores)}
+        """An evaluator's entry in a round: ``Entry.NONE`` when not drawn, ``MEMBER`` drawn, then committed, revealed."""
+        entry = Entry(self.contract.functions.evaluation(round_id, to_checksum_address(evaluator)).call())
+        return {"entry": entry, "member": entry != Entry.NONE, "committed": entry >= Entry.COMMITTED,
+                "revealed": entry == Entry.REVEALED}
 
     def balance_of(self, address: str) -> int:
         return self.contract.functions.balances(to_checksum_address(address)).call()
 
     def node(self, address: str) -> dict:
-        role, pending, exitable_at, stake = self.contract.functions.nodes(to_checksum_address(address)).call()
-        return {"role": Role(role), "pending_rounds": pending, "exitable_at": exitable_at, "stake": stake}
+        """A node's record (``PoQ.Node``, decoded from the ABI)."""
+        values = self.contract.functions.nodes(to_checksum_address(address)).call()
+        out = dict(zip(_fields("nodes"), values))
+        return {**out, "role": Role(out["role"])}
 
     def next_round_id(self) -> int:
         return self.contract.functions.nextRoundId().call()

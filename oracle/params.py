@@ -12,6 +12,10 @@ from enum import IntEnum
 from typing import Sequence
 
 WAD = 10**18
+# The contract's bounds (``PoQ.MAX_WINDOW``, ``PoQ.MAX_UNBONDING``) and the width of its stake and budget fields.
+MAX_WINDOW = 50_400
+MAX_UNBONDING = 201_600
+UINT96_MAX = 2**96 - 1
 
 
 def to_wad(score: float) -> int:
@@ -32,6 +36,15 @@ class Role(IntEnum):
     NONE = 0
     INFERENCE = 1
     EVALUATOR = 2
+
+
+class Entry(IntEnum):
+    """Where a node stands in one round (contract enum order); ``MEMBER``: drawn, not yet committed."""
+
+    NONE = 0
+    MEMBER = 1
+    COMMITTED = 2
+    REVEALED = 3
 
 
 class Stage(IntEnum):
@@ -99,6 +112,8 @@ class Params:
     min_stake: int = 10**18
     slash_amount: int = 5 * 10**17
     aggregation: Aggregation = Aggregation.MEAN
+    # A round's least budget: below it a slot's pay is dust that does not cover a reveal's gas.
+    min_budget: int = 10**15
 
     def __post_init__(self) -> None:
         self.validate()
@@ -119,9 +134,15 @@ class Params:
                 if getattr(m, ref) <= 0:
                     raise ValueError(f"{name}.{ref}={getattr(m, ref)} must be positive")
         for name in ("commit_window", "reveal_window", "reference_window", "score_commit_window",
-                     "score_reveal_window", "min_stake"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name}={getattr(self, name)} must be positive")
+                     "score_reveal_window"):
+            if not 0 < getattr(self, name) <= MAX_WINDOW:
+                raise ValueError(f"{name}={getattr(self, name)} must be in [1, {MAX_WINDOW}] blocks")
+        if not 0 <= self.unbonding_blocks <= MAX_UNBONDING:
+            raise ValueError(f"unbonding_blocks={self.unbonding_blocks} must be in [0, {MAX_UNBONDING}] blocks")
+        for name in ("min_stake", "min_budget", "slash_amount"):
+            value = getattr(self, name)
+            if not (0 if name == "slash_amount" else 1) <= value <= UINT96_MAX:
+                raise ValueError(f"{name}={value} must be a positive wei amount below 2**96")
         if self.slash_amount > self.min_stake:
             raise ValueError(f"slash_amount={self.slash_amount} exceeds min_stake={self.min_stake}")
 
@@ -133,10 +154,10 @@ class Params:
         """The ``PoQ.Params`` struct as the ABI encoder wants it (field order matters)."""
         return (
             self.alpha_inference, self.beta_inference, self.alpha_evaluator, self.beta_evaluator,
-            self.inference_share, self.inference_cost.as_tuple(), self.evaluator_cost.as_tuple(),
+            self.inference_share, self.min_stake, self.min_budget,
             self.commit_window, self.reveal_window, self.reference_window,
-            self.score_commit_window, self.score_reveal_window, self.unbonding_blocks,
-            self.min_stake, self.slash_amount, int(self.aggregation),
+            self.score_commit_window, self.score_reveal_window, self.unbonding_blocks, int(self.aggregation),
+            self.slash_amount, self.inference_cost.as_tuple(), self.evaluator_cost.as_tuple(),
         )
 
     def to_dict(self) -> dict:
@@ -156,10 +177,11 @@ class Params:
     @classmethod
     def from_contract_tuple(cls, t: Sequence) -> "Params":
         """The inverse of ``as_contract_tuple``: what the contract's ``params(version)`` view returns."""
-        (alpha_i, beta_i, alpha_e, beta_e, share, inf_cost, ev_cost, commit, reveal, reference, score_commit,
-         score_reveal, unbonding, min_stake, slash, aggregation) = t
+        (alpha_i, beta_i, alpha_e, beta_e, share, min_stake, min_budget, commit, reveal, reference, score_commit,
+         score_reveal, unbonding, aggregation, slash, inf_cost, ev_cost) = t
         return cls(alpha_inference=alpha_i, beta_inference=beta_i, alpha_evaluator=alpha_e, beta_evaluator=beta_e,
                    inference_share=share, inference_cost=CostModel(*inf_cost), evaluator_cost=CostModel(*ev_cost),
                    commit_window=commit, reveal_window=reveal, reference_window=reference,
                    score_commit_window=score_commit, score_reveal_window=score_reveal, unbonding_blocks=unbonding,
-                   min_stake=min_stake, slash_amount=slash, aggregation=Aggregation(aggregation))
+                   min_stake=min_stake, slash_amount=slash, aggregation=Aggregation(aggregation),
+                   min_budget=min_budget)

@@ -4,6 +4,12 @@ No I/O and no chain: given a round's revealed data, it returns the wei the
 contract's ``settle`` credits. Every operation mirrors ``contracts/RewardMath.sol``
 and ``PoQ.settle`` (WAD fixed point, floor division, the same order), so the two
 agree to the wei for any inputs; the tests check exactly that.
+
+Beyond the paper's reward, settlement holds nodes to their part: a node that committed
+and did not reveal, and a drawn evaluator that never committed, lose ``min(slash, stake)``;
+a requester that withheld its reference forfeits each pool's unpaid remainder to the nodes
+that did their part; a round that no evaluator scored gives the evaluator pool to the
+revealed outputs (``compensation``).
 """
 
 from __future__ import annotations
@@ -84,7 +90,7 @@ def split_budget(budget: int, params: Params) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Output:
-    """A revealed output, in reveal order (its index in every score list)."""
+    """A revealed output. Outputs come in the order of every score list: on chain, ascending node address."""
 
     node: str
     cost: int  # normalised, WAD
@@ -92,7 +98,10 @@ class Output:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A committee member. ``scores`` is None if it did not reveal."""
+    """A drawn committee member, in the committee's order (on chain, ascending address).
+
+    ``scores`` is None if it did not reveal; ``committed`` False means it never committed (absent).
+    """
 
     node: str
     committed: bool
@@ -111,6 +120,7 @@ class RoundInput:
     committee: tuple[Evaluation, ...]
     unrevealed_committers: tuple[str, ...] = ()
     stakes: dict[str, int] = field(default_factory=dict)  # stake of each slashable node
+    reference_withheld: bool = False  # the round had a reference commitment that was never revealed
 
 
 @dataclass(frozen=True)
@@ -133,13 +143,15 @@ class EvaluatorPayout:
 
 @dataclass(frozen=True)
 class Settlement:
-    """What ``settle`` credits: payouts, slashes (to the owner) and the requester's refund."""
+    """What ``settle`` credits: payouts, compensation from forfeited pools, slashes (to the owner)
+    and the requester's refund (``paid`` counts payouts and compensation)."""
 
     inference: tuple[InferencePayout, ...]
     evaluators: tuple[EvaluatorPayout, ...]
     slashes: tuple[tuple[str, int], ...]
     paid: int
     refund: int
+    compensation: tuple[tuple[str, int], ...] = ()
 
 
 def quality_of(round_: RoundInput, how: Aggregation) -> list[int]:
@@ -150,10 +162,18 @@ def quality_of(round_: RoundInput, how: Aggregation) -> list[int]:
     return [aggregate([s[i] for s in revealed], how) for i in range(len(round_.outputs))]
 
 
+def compensate(to: Sequence[str], amount: int) -> list[tuple[str, int]]:
+    """``amount`` split equally among ``to``, each ``amount // len(to)``; the dust stays with the refund."""
+    if not to or amount == 0 or amount // len(to) == 0:
+        return []
+    return [(node, amount // len(to)) for node in to]
+
+
 def settle(round_: RoundInput, params: Params) -> Settlement:
     """The contract's ``settle`` for one round, returning the same wei."""
     inference_pool, evaluator_pool = split_budget(round_.budget, params)
     quality = quality_of(round_, params.aggregation)
+    withheld = round_.reference_withheld and bool(round_.outputs)
 
     def slash(node: str) -> tuple[str, int]:
         return node, min(params.slash_amount, round_.stakes.get(node, params.min_stake))
@@ -171,7 +191,18 @@ def settle(round_: RoundInput, params: Params) -> Settlement:
             reward = linear_reward(params.alpha_evaluator, a, params.beta_evaluator, ev.cost)
             evaluators.append(EvaluatorPayout(ev.node, a, ev.cost, reward,
                                               payout(evaluator_pool, round_.committee_size, reward)))
-        elif ev.committed:
+        elif ev.committed or not withheld:  # silent after committing, or absent though the reference came
             slashes.append(slash(ev.node))
-    paid = sum(p.amount for p in inference) + sum(p.amount for p in evaluators)
-    return Settlement(tuple(inference), tuple(evaluators), tuple(slashes), paid, round_.budget - paid)
+    paid_inference = sum(p.amount for p in inference)
+    paid_evaluators = sum(p.amount for p in evaluators)
+    compensation: list[tuple[str, int]] = []
+    scored = any(ev.scores is not None for ev in round_.committee)
+    if withheld or not scored:
+        outputs = [o.node for o in round_.outputs]
+        if withheld:
+            compensation += compensate(outputs, inference_pool - paid_inference)
+        doers = [p.node for p in evaluators]
+        compensation += compensate(doers or outputs, evaluator_pool - paid_evaluators)
+    paid = paid_inference + paid_evaluators + sum(amount for _, amount in compensation)
+    return Settlement(tuple(inference), tuple(evaluators), tuple(slashes), paid, round_.budget - paid,
+                      tuple(compensation))

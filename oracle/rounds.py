@@ -28,7 +28,8 @@ class ScriptedInference:
     reveals: bool = True
 
 
-# A scorer sees the revealed outputs (in index order) and the reference, and returns WAD scores.
+# A scorer sees the revealed outputs (in score-index order: ascending node address) and the reference,
+# and returns WAD scores.
 Scorer = Callable[[Sequence[str], str | None], Sequence[int]]
 
 
@@ -69,7 +70,7 @@ def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, 
             client.reveal_output(node.account, rid, node.output, node.cost, salts[node.account.address])
     wait_for_stage(client, requester, rid, {Stage.REFERENCE, Stage.SCORE_COMMIT, Stage.SETTLEABLE})
     if reference is not None and client.round(rid)["stage"] == Stage.REFERENCE:
-        client.reveal_reference(requester, rid, reference, ref_salt)
+        client.reveal_reference(requester, rid, th, reference, ref_salt)
 
     revealed_nodes = client.revealed_nodes(rid)
     by_address = {n.account.address: n for n in inference}
