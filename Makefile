@@ -4,11 +4,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+SLITHER_VENV := .venv-slither
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup solc run test clean
 
-setup: node_modules/.installed $(VENV)/.installed solc
+setup: node_modules/.installed $(VENV)/.installed solc $(SLITHER_VENV)/.installed
 
 # npm ci installs exactly package-lock.json: Anvil, forge, cast, solc, OpenZeppelin.
 node_modules/.installed: package.json package-lock.json
@@ -19,6 +20,14 @@ node_modules/.installed: package.json package-lock.json
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e .
+	touch $@
+
+# slither (static analysis of contracts/, gated by tests/contract/test_slither.py)
+# lives in its own venv, pinned by requirements-slither.txt (why apart: see there).
+# It runs offline with the compiler registered by `solc` (--solc <that file>).
+$(SLITHER_VENV)/.installed: requirements-slither.txt
+	test -x $(SLITHER_VENV)/bin/python || $(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-slither.txt
 	touch $@
 
 # The offline compiler, registered where py-solc-x and ape-solidity look for it
