@@ -101,9 +101,4 @@ library RewardMath {
         }
         return WAD - deviation / n;
     }
-
-    /// @notice `floor(pool / shares) * reward / WAD` rounded down: one share of a pool, scaled by a WAD reward.
-    function payout(uint256 pool, uint256 shares, uint256 reward) internal pure returns (uint256) {
-        return pool / shares * reward / WAD;
-    }
 }

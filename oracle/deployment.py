@@ -16,6 +16,7 @@ from pathlib import Path
 
 from oracle.artifacts import poq_artifact
 from oracle.chain import PoQClient
+from oracle.errors import UsageError
 from oracle.params import Params
 
 DEFAULT_PATH = Path(".poq/deployment.json")
@@ -97,12 +98,20 @@ class Deployment:
         if not path.exists():
             raise FileNotFoundError(f"no deployment file at {path}: run `poq devnet up` (or `ape run deploy`) "
                                     "first, or pass --deployment PATH")
+        fix = "rewrite it with `poq devnet up`"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path} is not a PoQ deployment file ({exc}); {fix}") from exc
+        except OSError as exc:
+            raise UsageError(f"deployment file {path} cannot be read ({exc.strerror or exc}); pass --deployment "
+                             "PATH") from exc
+        _check_fields(data, path, fix)
+        try:
             data["accounts"] = [NodeAccount(**a) for a in data.get("accounts", [])]
             return cls(**data, path=path)
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
-            raise ValueError(f"{path} is not a PoQ deployment file ({exc}); rewrite it with `poq devnet up`") from exc
+        except (TypeError, KeyError) as exc:
+            raise UsageError(f"{path} is not a PoQ deployment file ({exc}); {fix}") from exc
 
     def connect(self, rpc_url: str | None = None, timeout: float = 30.0) -> PoQClient:
         """A client for this deployment, checked: chain id, PoQ's code at the address, the ABI's hash."""
@@ -113,6 +122,52 @@ class Deployment:
                              f"{self.abi_source} now compiles to {current}: redeploy with `poq devnet up`")
         return PoQClient.connect(rpc_url or self.rpc_url, self.address, expected_chain_id=self.chain_id,
                                  timeout=timeout)
+
+
+# field -> (JSON types it may have, what to write instead); optional fields may also be null.
+_REQUIRED = {"chain_id": (int, "a whole number, e.g. 31337"), "address": (str, "a 0x address in quotes"),
+             "deploy_block": (int, "a block number, e.g. 1"), "rpc_url": (str, 'a URL, e.g. "http://127.0.0.1:8545"')}
+_OPTIONAL = {"abi_source": (str, "a path in quotes"), "abi_sha256": (str, "a hex digest in quotes"),
+             "params": (dict, "an object"), "accounts": (list, "a list of accounts"),
+             "password_file": (str, "a path in quotes"), "anvil_pid": (int, "a process id"),
+             "anvil_log": (str, "a path in quotes")}
+_ACCOUNT = {"name": str, "role": str, "address": str, "keystore": (str, type(None))}
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _check_fields(data: object, path: Path, fix: str) -> None:
+    """The file's shape, field by field, so a hand-edited file fails with the field named (not a TypeError)."""
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} holds {_kind(data)}, not a PoQ deployment (a JSON object with chain_id, "
+                         f"address, deploy_block, rpc_url...); {fix}")
+    for field, (kind, want) in {**_REQUIRED, **_OPTIONAL}.items():
+        if field not in data:
+            if field in _REQUIRED:
+                raise UsageError(f"{path}: field {field!r} is missing; {fix}")
+            continue
+        value = data[field]
+        if value is None and field in _OPTIONAL:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise UsageError(f"{path}: field {field!r} is {_kind(value)} ({json.dumps(value)[:40]}), not "
+                             f"{'a whole number' if kind is int else _kind(kind())}: write {want}")
+    if data["chain_id"] <= 0 or data["deploy_block"] < 0:
+        raise UsageError(f"{path}: chain_id {data['chain_id']} / deploy_block {data['deploy_block']}: the chain id "
+                         f"must be positive and the block >= 0; {fix}")
+    for k, account in enumerate(data.get("accounts") or []):
+        if not isinstance(account, dict):
+            raise UsageError(f"{path}: accounts[{k}] is {_kind(account)}, not an object with name, role, "
+                             f"address; {fix}")
+        for field, kind in _ACCOUNT.items():
+            value = account.get(field)
+            if field != "keystore" and field not in account:
+                raise UsageError(f"{path}: accounts[{k}] has no {field!r}; {fix}")
+            if not isinstance(value, kind):
+                raise UsageError(f"{path}: accounts[{k}].{field} is {_kind(value)}, not a string; {fix}")
 
 
 def abi_sha256(abi: list) -> str:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from oracle.errors import UsageError
 from oracle.profile import EvaluatorCost, ProfileRecord, append_records, read_records
 from oracle.tasks import Task, load_tasks
 
@@ -74,14 +75,14 @@ class Progress:
 def load_run_tasks(config: EvalConfig) -> list[Task]:
     """Every source's tasks in order (``limit`` applies per source)."""
     if len(config.data) != len(config.sources):
-        raise ValueError(f"{len(config.data)} data paths for {len(config.sources)} task sources: "
+        raise UsageError(f"{len(config.data)} data paths for {len(config.sources)} task sources: "
                          "give one --data per --tasks source (or none)")
     tasks: list[Task] = []
     for source, path in zip(config.sources, config.data):
         tasks.extend(load_tasks(source, path, config.limit))
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
-        raise ValueError("two task sources share task ids; run them into separate --out folders")
+        raise UsageError("two task sources share task ids; run them into separate --out folders")
     if config.shard:
         tasks = tasks[shard_slice(len(tasks), *config.shard)]
     return tasks
@@ -90,7 +91,7 @@ def load_run_tasks(config: EvalConfig) -> list[Task]:
 def shard_slice(count: int, k: int, n: int) -> slice:
     """The k-th (1-based) of n contiguous slices of ``count`` tasks; together they cover each task once."""
     if not 1 <= k <= n:
-        raise ValueError(f"shard {k}/{n} does not exist: K/N needs 1 <= K <= N, e.g. 1/2 and 2/2")
+        raise UsageError(f"shard {k}/{n} does not exist: K/N needs 1 <= K <= N, e.g. 1/2 and 2/2")
     return slice((k - 1) * count // n, k * count // n)
 
 
@@ -107,7 +108,7 @@ def _check_resume(config: EvalConfig) -> None:
     if run_file.exists():
         previous = json.loads(run_file.read_text())
         if previous.get("evaluators") != config.evaluators:
-            raise ValueError(f"{config.out} holds records scored by {previous.get('evaluators')}, not "
+            raise UsageError(f"{config.out} holds records scored by {previous.get('evaluators')}, not "
                              f"{config.evaluators}: rerun with those --evaluators or choose a new --out")
     config.out.mkdir(parents=True, exist_ok=True)
     run_file.write_text(config.to_json() + "\n")

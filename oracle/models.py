@@ -291,6 +291,30 @@ def load_model(name: str, **overrides) -> Backend:
                             "folder or .gguf file, a Hugging Face id (org/model), or openai:<base_url>#<model>")
 
 
+def check_model_name(name: str) -> None:
+    """Raise the ``UnknownModelError`` (or ``ModelFileError``) ``load_model`` would for ``name``, loading nothing.
+
+    Lets a command refuse a misspelt model before it starts any work.
+    """
+    if name in REGISTRY:
+        return
+    if name.startswith("openai:"):
+        base_url, sep, model = name.removeprefix("openai:").partition("#")
+        if not sep or not base_url or not model:
+            raise UnknownModelError(f"{name!r}: an OpenAI-compatible model is written "
+                                    "openai:<base_url>#<model>, e.g. openai:http://127.0.0.1:8000#smollm2")
+        return
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelFileError(f"GGUF file {path} does not exist; known short names: {_known()}")
+        return
+    if path.is_dir() or _looks_like_hub_id(name):
+        return
+    raise UnknownModelError(f"unknown model {name!r}: not a registered short name ({_known()}), an existing "
+                            "folder or .gguf file, a Hugging Face id (org/model), or openai:<base_url>#<model>")
+
+
 def _looks_like_hub_id(name: str) -> bool:
     org, sep, model = name.partition("/")
     return bool(sep and org and model) and "/" not in model and not name.startswith((".", "~"))

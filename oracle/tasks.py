@@ -18,6 +18,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from eth_utils import keccak
 
+from oracle.errors import UsageError
+
 KINDS = ("qa", "summarization")
 SOURCES = ("builtin", "squad", "cnn_dailymail")
 DIGEST_VERSION = "poq-task-v1"
@@ -40,7 +42,7 @@ class Task:
             raise ValueError(f"task {self.id!r}: a question is required for qa tasks and only for them")
 
 
-class TaskFileError(ValueError):
+class TaskFileError(UsageError):
     """A task file that cannot be read, with where exactly it went wrong."""
 
     def __init__(self, path: str | Path, problem: str, line: int | None = None,
@@ -245,10 +247,10 @@ def load_tasks(source: str = "builtin", path: str | Path | None = None, limit: i
     which works online only. Tasks read from a file carry the file's name as ``source``.
     """
     if limit is not None and limit < 0:
-        raise ValueError(f"limit must be >= 0 or None, got {limit}")
+        raise UsageError(f"limit must be >= 0 or None, got {limit}")
     if source == "builtin":
         if path is not None:
-            raise ValueError("the builtin task set takes no path; pass source='squad' or 'cnn_dailymail' "
+            raise UsageError("the builtin task set takes no path; pass source='squad' or 'cnn_dailymail' "
                              "to read a file")
         tasks: Iterable[Task] = builtin_tasks()
         origin: Path | str = "builtin"
@@ -261,7 +263,7 @@ def load_tasks(source: str = "builtin", path: str | Path | None = None, limit: i
                 raise TaskFileError(origin, f"no such file (a {source} file: {_SAMPLES[source]})")
             tasks = _READERS[source](origin)
     else:
-        raise ValueError(f"unknown task source {source!r}; expected one of {SOURCES}")
+        raise UsageError(f"unknown task source {source!r}; expected one of {SOURCES}")
     out: list[Task] = []
     for task in _unique(tasks, origin):
         if limit is not None and len(out) >= limit:

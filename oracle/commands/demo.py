@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from oracle.commands.options import eth_to_wei, positive_eth
 from oracle.quality.token_f1 import token_f1
 
 QUESTION = {
@@ -42,7 +43,7 @@ EVALUATORS = [
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="deploy to a local Anvil and play one complete round with scripted nodes",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--budget-eth", type=float, default=1.0, help="round budget in ETH (default 1)")
+    p.add_argument("--budget-eth", type=positive_eth, default=1.0, help="round budget in ETH (default 1)")
     p.set_defaults(func=run)
 
 
@@ -56,7 +57,7 @@ def _f1_scorer(noise: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from oracle.commands.options import console as wide_console
     from rich.table import Table
 
     from oracle.chain import PoQClient, dev_account
@@ -66,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from oracle.reward import Cost
     from oracle.rounds import ScriptedEvaluator, ScriptedInference, play_scripted_round
 
-    console = Console()
+    console = wide_console()
     params = Params()
-    budget = int(args.budget_eth * 10**18)
+    budget = eth_to_wei(args.budget_eth)
     with Anvil() as anvil:
         console.print(f"[bold]Anvil[/bold] on {anvil.url} (chain id {anvil.chain_id})")
         w3 = PoQClient.web3(anvil.url)

@@ -19,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from oracle.commands.options import int_range, non_negative_int, positive_float
+from oracle.commands.options import port as tcp_port
+
 DEFAULT_STATE_DIR = Path(".poq")
 
 # Anvil development account indices: 0 owns the contract (and receives slashes),
@@ -33,14 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     up_p = actions.add_parser("up", help="start Anvil, deploy PoQ, register nodes, write the deployment file")
     up_p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
                       help="folder for the deployment file, keystores, stores and logs (default .poq)")
-    up_p.add_argument("--inference", type=int, default=2, help="inference nodes to register (default 2)")
-    up_p.add_argument("--evaluators", type=int, default=3, help="evaluator nodes to register (default 3)")
-    up_p.add_argument("--port", type=int, default=None, help="Anvil's port (default: a free one)")
-    up_p.add_argument("--block-time", type=float, default=1.0,
+    up_p.add_argument("--inference", type=non_negative_int, default=2, help="inference nodes to register (default 2)")
+    up_p.add_argument("--evaluators", type=non_negative_int, default=3, help="evaluator nodes to register (default 3)")
+    up_p.add_argument("--port", type=tcp_port, default=None, help="Anvil's port (default: a free one)")
+    up_p.add_argument("--block-time", type=positive_float, default=1.0,
                       help="seconds between interval-mined blocks; deadlines are in blocks (default 1)")
-    up_p.add_argument("--window", type=int, default=None,
+    up_p.add_argument("--window", type=int_range(1, 2**32 - 1), default=None,
                       help="blocks in every stage window (default: oracle.params.Params)")
-    up_p.add_argument("--commit-window", type=int, default=None,
+    up_p.add_argument("--commit-window", type=int_range(1, 2**32 - 1), default=None,
                       help="blocks in the output commit window, where models run (default: --window)")
     up_p.set_defaults(func=_up)
     down_p = actions.add_parser("down", help="stop the devnet's Anvil")

@@ -19,11 +19,31 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from oracle.commands.options import csv_ints, existing_file, names, output_dir, positive_int
+
 DEFAULT_OUT = Path("eval-out")
+SOURCES = ("builtin", "squad", "cnn_dailymail")
 
 
-def _csv(text: str) -> list[str]:
+def _csv(text: str | list[str]) -> list[str]:
+    if isinstance(text, list):  # already parsed by its option's type
+        return text
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _check_model(name: str) -> None:
+    from oracle.models import check_model_name
+
+    try:
+        check_model_name(name)
+    except Exception as exc:  # UnknownModelError, or ModelFileError for a missing .gguf path
+        raise ValueError(str(exc)) from None
+
+
+def _check_evaluator(name: str) -> None:
+    from oracle.quality import check_name
+
+    check_name(name)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,26 +53,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="profile models and evaluators on tasks (quality, cost, correlations)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                        epilog="evaluators: " + "; ".join(f"{k}: {v}" for k, v in KNOWN.items()))
-    p.add_argument("--tasks", default="builtin",
+    p.add_argument("--tasks", type=names(SOURCES, what="task sources"), default="builtin",
                    help="task sources, comma-separated: builtin, squad, cnn_dailymail (default builtin)")
-    p.add_argument("--data", action="append", type=Path, default=None, metavar="PATH",
+    p.add_argument("--data", action="append", type=existing_file, default=None, metavar="PATH",
                    help="local file for each non-builtin --tasks source, in the same order (repeat the option)")
-    p.add_argument("--limit", type=int, default=None, help="first N tasks of each source")
-    p.add_argument("--models", default=",".join(DEFAULT_MODELS),
+    p.add_argument("--limit", type=positive_int, default=None, help="first N tasks of each source")
+    p.add_argument("--models", type=names(check=_check_model, what="models"), default=",".join(DEFAULT_MODELS),
                    help=f"comma-separated model names (default {','.join(DEFAULT_MODELS)})")
-    p.add_argument("--evaluators", default=",".join(DEFAULT_EVALUATORS),
+    p.add_argument("--evaluators", type=names(check=_check_evaluator, what="evaluators"),
+                   default=",".join(DEFAULT_EVALUATORS),
                    help=f"comma-separated evaluator names (default {','.join(DEFAULT_EVALUATORS)})")
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    p.add_argument("--max-new-tokens", type=int, default=None,
-                   help="output budget per answer (default: 32 for QA, 96 for summaries)")
-    p.add_argument("--chunk-size", type=int, default=8,
+    p.add_argument("--out", type=output_dir, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    p.add_argument("--max-new-tokens", type=positive_int, default=None,
+                   help="output budget per answer, 1 or more (default: 32 for QA, 96 for summaries)")
+    p.add_argument("--chunk-size", type=positive_int, default=8,
                    help="tasks per chunk: records are saved after each chunk (default 8)")
-    p.add_argument("--batch-size", type=int, default=32, help="evaluator batch size (default 32)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=32, help="evaluator batch size (default 32)")
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads for llama.cpp and ONNX (default: all cores; 1 is faster on a busy machine)")
     p.add_argument("--shard", type=_shard, default=None, metavar="K/N",
                    help="record only the K-th of N contiguous slices of the tasks (e.g. 2/2), into its own --out")
-    p.add_argument("--sweep", default="", metavar="SIZES",
+    p.add_argument("--sweep", type=csv_ints(low=1, example="1,8,32,64"), default=None, metavar="SIZES",
                    help="also sweep embedding evaluators over these batch sizes, e.g. 1,8,32,64")
     p.set_defaults(func=run)
 
@@ -74,7 +95,9 @@ def _data_paths(sources: list[str], data: list[Path] | None) -> list[Path | None
     files = [s for s in sources if s != "builtin"]
     data = data or []
     if data and len(data) != len(files):
-        raise SystemExit(f"poq eval: {len(data)} --data paths for {len(files)} file sources {files}: "
+        from oracle.errors import UsageError
+
+        raise UsageError(f"{len(data)} --data paths for {len(files)} file sources {files}: "
                          "give one --data per squad/cnn_dailymail source, in order")
     it = iter(data)
     return [None if s == "builtin" or not data else next(it) for s in sources]
@@ -121,7 +144,7 @@ def _sweep(config, records, sizes: list[int]):
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from oracle.commands.options import console as wide_console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from oracle.evaluation import EvalConfig, load_records, run_eval
@@ -132,14 +155,14 @@ def run(args: argparse.Namespace) -> int:
                         models=_csv(args.models), evaluators=_csv(args.evaluators),
                         max_new_tokens=args.max_new_tokens, chunk_size=args.chunk_size, batch_size=args.batch_size,
                         threads=args.threads, shard=args.shard)
-    console = Console()
+    console = wide_console()
     console.print(f"[bold]poq eval[/bold]: tasks {','.join(sources)}, models {','.join(config.models)}, "
                   f"evaluators {','.join(config.evaluators)} -> {config.out}")
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bars:
         run_eval(config, RichProgress(bars))
     records = load_records(config.out)
-    sweep = _sweep(config, records, [int(x) for x in _csv(args.sweep)]) if args.sweep else None
+    sweep = _sweep(config, records, args.sweep) if args.sweep else None
     files = write_report(records, config.out, sweep)
     console.print(f"wrote {len(files) + 1} files to {config.out}: records.jsonl, "
                   + ", ".join(f.name for f in files))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from oracle.commands.options import non_negative_int, port_or_zero, rpc_url
+
 DEFAULT_PORT = 8700
 DEFAULT_RPC = "http://127.0.0.1:8545"
 
@@ -25,17 +27,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--deployment", type=Path, default=None,
                        help="deployment file written by `poq devnet up` (default .poq/deployment.json "
                             "when --address is not given)")
-    where.add_argument("--rpc", default=None,
+    where.add_argument("--rpc", type=rpc_url, default=None,
                        help=f"JSON-RPC URL (default: the deployment file's, or {DEFAULT_RPC} with --address)")
     where.add_argument("--address", default=None, help="PoQ contract address (instead of a deployment file)")
-    where.add_argument("--from-block", type=int, default=None,
+    where.add_argument("--from-block", type=non_negative_int, default=None,
                        help="first block to read events from (default: the deploy block, or 0 with --address)")
     p.add_argument("--model", action="append", default=[], metavar="NODE=MODEL",
                    help="group NODE (an account name from the deployment file, or an address) under MODEL in "
                         "the per-model leaderboard; repeat per node (the chain does not record models)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+    p.add_argument("--port", type=port_or_zero, default=DEFAULT_PORT,
+                   help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--export-abi", type=Path, default=None, metavar="DIR",
                    help="write PoQ.abi.json and PoQ.metadata.json into DIR and exit, instead of serving")
     p.set_defaults(func=run)

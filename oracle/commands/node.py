@@ -16,10 +16,13 @@ import sys
 from pathlib import Path
 
 from oracle.commands.devnet import DEFAULT_STATE_DIR
+from oracle.commands.options import positive_eth, positive_float, positive_int, rpc_url
 
 DEFAULT_DEPLOYMENT = DEFAULT_STATE_DIR / "deployment.json"
 # Seconds each RPC request may take before it counts as a fault and is retried.
 RPC_TIMEOUT = 10.0
+# Roles whose daemon only acts for an account registered in that role (anyone may be a requester).
+NODE_ROLES = ("inference", "evaluator")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,22 +30,51 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     roles = p.add_subparsers(dest="role", metavar="ROLE", required=True)
     inf = roles.add_parser("inference", help="answer every open round with a model")
-    inf.add_argument("--model", required=True, help="packaged model short name (e.g. smollm2-135m, qwen2.5-0.5b)")
-    inf.add_argument("--max-new-tokens", type=int, default=64, help="generation limit (default 64)")
-    inf.add_argument("--threads", type=int, default=None,
+    inf.add_argument("--model", required=True, type=_model_name,
+                     help="packaged model short name (e.g. smollm2-135m, qwen2.5-0.5b)")
+    inf.add_argument("--max-new-tokens", type=positive_int, default=64, help="generation limit (default 64)")
+    inf.add_argument("--threads", type=positive_int, default=None,
                      help="CPU threads for a llama.cpp model (default: all cores; 1 when daemons share few cores)")
+    inf.add_argument("--min-slot-share-eth", type=positive_eth, default=None,
+                     help="skip rounds whose slot share (inference pool / slots) is below this many ETH "
+                          "(default 0.0001); rounds whose best pay would not cover the gas are skipped too")
     add_daemon_args(inf)
     inf.set_defaults(func=_run_inference)
     ev = roles.add_parser("evaluator", help="score every round whose committee this node sits on")
-    ev.add_argument("--evaluator", required=True, help="evaluator name (e.g. token_f1, minilm-bi, minilm-onnx)")
+    ev.add_argument("--evaluator", required=True, type=_evaluator_name,
+                    help="evaluator name (e.g. token_f1, minilm-bi, minilm-onnx)")
     add_daemon_args(ev)
     ev.set_defaults(func=_run_evaluator)
+
+
+def _model_name(text: str) -> str:
+    """A model ``load_model`` can resolve (checked without loading it)."""
+    from oracle.models import check_model_name
+
+    try:
+        check_model_name(text)
+    except ValueError as exc:  # UnknownModelError
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    except Exception as exc:  # ModelFileError (a BackendError): a .gguf path that does not exist
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _evaluator_name(text: str) -> str:
+    """An evaluator ``load_evaluator`` knows (checked without loading it)."""
+    from oracle.quality import check_name
+
+    try:
+        check_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_chain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deployment", type=Path, default=DEFAULT_DEPLOYMENT,
                    help="deployment file written by `poq devnet up` (default .poq/deployment.json)")
-    p.add_argument("--rpc", default=None, help="JSON-RPC URL to use instead of the deployment file's")
+    p.add_argument("--rpc", type=rpc_url, default=None, help="JSON-RPC URL to use instead of the deployment file's")
 
 
 def add_daemon_args(p: argparse.ArgumentParser, default_node: str | None = None) -> None:
@@ -56,7 +88,8 @@ def add_daemon_args(p: argparse.ArgumentParser, default_node: str | None = None)
                    help="keystore password file (default: $POQ_KEYSTORE_PASSWORD, else the deployment's)")
     p.add_argument("--store", type=Path, default=None,
                    help="the daemon's state (sqlite); default <deployment folder>/stores/<name>-<contract>.sqlite")
-    p.add_argument("--poll", type=float, default=0.5, help="seconds between polls of the chain (default 0.5)")
+    p.add_argument("--poll", type=positive_float, default=0.5,
+                   help="seconds between polls of the chain (default 0.5)")
 
 
 def setup_logging(name: str) -> logging.Logger:
@@ -68,8 +101,9 @@ def setup_logging(name: str) -> logging.Logger:
     return logging.getLogger(name)
 
 
-def load_account(args: argparse.Namespace, deployment):
-    """(name, account) from the key option; checks a named account's key matches its address."""
+def load_account(args: argparse.Namespace, deployment, role: str | None = None):
+    """(name, account) from the key option; checks a named account's key matches its address and,
+    given ``role``, that the deployment file lists the account in that role."""
     from node import keys
 
     if args.key_env:
@@ -82,6 +116,11 @@ def load_account(args: argparse.Namespace, deployment):
         raise keys.KeyConfigError("choose the node's key: --node NAME (from the deployment file), "
                                   "--keystore PATH or --key-env VAR")
     configured = deployment.account(args.node)
+    if role in NODE_ROLES and configured.role != role:
+        others = ", ".join(a.name for a in deployment.accounts_by_role(role)) or "none"
+        raise keys.KeyConfigError(f"--node {args.node}: {deployment.path} lists {args.node!r} with the role "
+                                  f"{configured.role!r}, so it cannot run the {role} daemon (it would idle): "
+                                  f"give one of its {role} accounts ({others})")
     if not configured.keystore:
         raise keys.KeyConfigError(f"account {args.node!r} in {deployment.path} has no keystore: "
                                   "use --keystore or --key-env")
@@ -99,7 +138,7 @@ def open_daemon(args: argparse.Namespace, role: str):
     from oracle.deployment import Deployment
 
     deployment = Deployment.load(args.deployment)
-    name, account = load_account(args, deployment)
+    name, account = load_account(args, deployment, role)
     log = setup_logging(name)
     daemon = make_daemon(deployment, name, account, log, args.rpc, args.store, args.poll)
     log.info("%s %s (%s) on %s, store %s", role, name, account.address, args.rpc or deployment.rpc_url,
@@ -135,16 +174,23 @@ def fail(exc: BaseException) -> int:
 
 def _run_inference(args: argparse.Namespace) -> int:
     from node import inference
+    from oracle.commands.options import eth_to_wei
     from oracle.models import load_model
 
     try:
         _, daemon = open_daemon(args, "inference")
     except setup_errors() as exc:
         return fail(exc)
+    from oracle.backends.base import BackendError
+
     daemon.log.info("loading model %s", args.model)
-    backend = load_model(args.model, **({"n_threads": args.threads} if args.threads else {}))
     try:
-        inference.run(daemon, backend, args.model, args.max_new_tokens)
+        backend = load_model(args.model, **({"n_threads": args.threads} if args.threads else {}))
+    except (BackendError, ValueError) as exc:  # ModelFileError, UnknownModelError: the weights, not a bug
+        return fail(exc)
+    try:
+        inference.run(daemon, backend, args.model, args.max_new_tokens,
+                      **({"min_slot_share": eth_to_wei(args.min_slot_share_eth)} if args.min_slot_share_eth else {}))
     finally:
         backend.close()
     return 0

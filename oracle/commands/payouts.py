@@ -68,9 +68,16 @@ def render(data: dict, console) -> None:
     def eth(wei: int | None) -> str:
         return "" if wei is None else f"{wei / 1e18:.6f}"
 
+    from oracle.commands.options import name_column
+
+    every_name = [n["node"] for n in data["nodes"]] + [
+        p["node"] + (" slashed" if k == "slashes" else "")
+        for r in data["rounds"] for k in ("inference", "evaluators", "slashes") for p in r[k]]
     nodes = Table(title=f"Nodes of PoQ {data['contract']} (chain {data['chain_id']})")
-    for col in ("node", "role", "rounds", "quality/agreement", "cost", "reward", "paid ETH", "slashed ETH"):
-        nodes.add_column(col, justify="left" if col in ("node", "role") else "right")
+    name_column(nodes, "node", every_name)
+    name_column(nodes, "role", [n["role"] for n in data["nodes"]])
+    for col in ("rounds", "quality/agreement", "cost", "reward", "paid ETH", "slashed ETH"):
+        nodes.add_column(col, justify="right")
     for n in data["nodes"]:
         slashed = f"{eth(n['slashed_wei'])} ({n['slashes']})" if n["slashes"] else "0"
         nodes.add_row(n["node"], n["role"], str(n["rounds"]), wad(n["mean_score"]), wad(n["mean_cost"]),
@@ -78,8 +85,10 @@ def render(data: dict, console) -> None:
     console.print(nodes)
 
     payouts = Table(title="Payouts by round")
-    for col in ("round", "node", "quality/agreement", "cost", "reward", "paid ETH"):
-        payouts.add_column(col, justify="left" if col == "node" else "right")
+    payouts.add_column("round", justify="right")
+    name_column(payouts, "node", every_name)
+    for col in ("quality/agreement", "cost", "reward", "paid ETH"):
+        payouts.add_column(col, justify="right")
     for r in data["rounds"]:
         for p in r["inference"]:
             payouts.add_row(str(r["round"]), p["node"], wad(p["quality"]), wad(p["cost"]), wad(p["reward"]),
@@ -103,8 +112,7 @@ def render(data: dict, console) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
+    from oracle.commands.options import console
     from oracle.deployment import Deployment
 
     try:
@@ -116,5 +124,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
     else:
-        render(data, Console())
+        render(data, console())
     return 1 if any(r.get("matches_reference_model") is False for r in data["rounds"]) else 0

@@ -22,6 +22,9 @@ import threading
 import time
 from pathlib import Path
 
+from oracle.commands.eval import _check_evaluator, _check_model
+from oracle.commands.options import existing_file, names, positive_eth, positive_int
+
 DEFAULT_MODELS = "smollm2-135m,qwen2.5-0.5b"
 DEFAULT_EVALUATORS = "token_f1,minilm-bi,minilm-onnx"
 STYLES = ["cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta", "bright_green"]
@@ -32,20 +35,20 @@ WITHDRAW_TIMEOUT_S = 60.0
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="the main job: a devnet, the oracle and real node daemons for a few rounds",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", default=DEFAULT_MODELS,
+    p.add_argument("--models", type=names(check=_check_model, what="models"), default=DEFAULT_MODELS,
                    help=f"inference daemons, one per packaged model, comma-separated (default {DEFAULT_MODELS})")
-    p.add_argument("--evaluators", default=DEFAULT_EVALUATORS,
+    p.add_argument("--evaluators", type=names(check=_check_evaluator, what="evaluators"), default=DEFAULT_EVALUATORS,
                    help=f"evaluator daemons, comma-separated (default {DEFAULT_EVALUATORS})")
-    p.add_argument("--rounds", type=int, default=3, help="rounds to play (default 3)")
+    p.add_argument("--rounds", type=positive_int, default=3, help="rounds to play (default 3)")
     p.add_argument("--tasks", default="builtin", choices=("builtin", "squad", "cnn_dailymail"))
-    p.add_argument("--tasks-path", type=Path, default=None)
-    p.add_argument("--limit", type=int, default=None, help="use only the first N tasks")
-    p.add_argument("--budget-eth", type=float, default=1.0, help="budget of each round in ETH (default 1)")
-    p.add_argument("--window", type=int, default=30,
+    p.add_argument("--tasks-path", type=existing_file, default=None)
+    p.add_argument("--limit", type=positive_int, default=None, help="use only the first N tasks")
+    p.add_argument("--budget-eth", type=positive_eth, default=1.0, help="budget of each round in ETH (default 1)")
+    p.add_argument("--window", type=positive_int, default=30,
                    help="blocks (about seconds) in each stage window; honest stages end early (default 30)")
-    p.add_argument("--commit-window", type=int, default=120,
+    p.add_argument("--commit-window", type=positive_int, default=120,
                    help="blocks in the output commit window, where the models run (default 120)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=positive_int, default=None,
                    help="CPU threads per inference daemon (default: the cores shared among the models)")
     p.add_argument("--state-dir", type=Path, default=Path(".poq/run"),
                    help="folder of this run's devnet, keys, stores and logs; cleared at start (default .poq/run)")
@@ -150,7 +153,7 @@ def clear_state_dir(state_dir: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from rich.console import Console
+    from oracle.commands.options import console as wide_console
     from rich.logging import RichHandler
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -162,9 +165,9 @@ def run(args: argparse.Namespace) -> int:
     from oracle.commands.requester import round_plan
     from oracle.tasks import load_tasks
 
-    console = Console()
-    models = [m for m in args.models.split(",") if m]
-    evaluators = [e for e in args.evaluators.split(",") if e]
+    console = wide_console()
+    models = list(args.models)
+    evaluators = list(args.evaluators)
     if not models or not evaluators:
         console.print("[red]poq run needs at least one model and one evaluator[/red]")
         return 2

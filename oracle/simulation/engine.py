@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 # Every simulated round's budget: 1 ETH, so a slot's payout is pool / n * reward / WAD.
 ROUND_BUDGET = 10**18
+# Every round of every scenario played is kept in memory (a few KB each), so a run is bounded:
+# 100,000 rounds is 20 times the paper's 5,000; more seeds, not more rounds, narrow the intervals further.
+MAX_ROUNDS = 100_000
+# Rounds between two progress reports while drawing or building rounds.
+PROGRESS_EVERY = 500
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,9 @@ class SimulationConfig:
     seed: int = 0
 
     def validate(self, pool: ProfilePool) -> None:
-        if self.rounds <= 0:
-            raise ValueError(f"--rounds {self.rounds}: give a positive number of rounds")
+        if not 1 <= self.rounds <= MAX_ROUNDS:
+            raise ValueError(f"--rounds {self.rounds}: give 1 to {MAX_ROUNDS:,} rounds (every round is kept in "
+                             "memory; run more seeds for tighter intervals)")
         if not 1 <= self.slots <= 64:
             raise ValueError(f"--slots {self.slots}: the contract takes 1 to 64 inference slots")
         if not 1 <= self.committee <= len(pool.evaluators):
@@ -128,18 +134,20 @@ class SimulationConfig:
                                f"evaluators ({', '.join(pool.evaluators)}): give 1 to {len(pool.evaluators)}")
 
 
-def draw_rounds(pool: ProfilePool, config: SimulationConfig) -> list[Draw]:
-    """The seeded draws of ``config.rounds`` rounds."""
+def draw_rounds(pool: ProfilePool, config: SimulationConfig, progress: Progress | None = None) -> list[Draw]:
+    """The seeded draws of ``config.rounds`` rounds; ``progress(done, total)`` every few hundred."""
     config.validate(pool)
     rng = random.Random(config.seed)
     models = list(pool.models)
     share, extra = divmod(config.slots, len(models))
     draws = []
-    for _ in range(config.rounds):
+    for k in range(config.rounds):
         task = rng.randrange(len(pool.tasks))
         slot_models = models * share + rng.sample(models, extra)
         rng.shuffle(slot_models)
         draws.append(Draw(task, tuple(slot_models), tuple(rng.sample(pool.evaluators, config.committee))))
+        if progress and ((k + 1) % PROGRESS_EVERY == 0 or k + 1 == config.rounds):
+            progress(k + 1, config.rounds)
     return draws
 
 
@@ -153,8 +161,11 @@ def committee_cost(evaluator: str, slots: Sequence[SlotPlay]) -> Cost:
                          max(c.peak_memory_mb for c in costs))
 
 
-def build_rounds(pool: ProfilePool, draws: Sequence[Draw], scenario: "Scenario", seed: int) -> list[SimRound]:
-    """Play ``draws`` under ``scenario``; its own randomness (noise) is seeded by ``seed`` and its name."""
+def build_rounds(pool: ProfilePool, draws: Sequence[Draw], scenario: "Scenario", seed: int,
+                 progress: Progress | None = None) -> list[SimRound]:
+    """Play ``draws`` under ``scenario``; its own randomness (noise) is seeded by ``seed`` and its name.
+
+    ``progress(done, total)`` is called every few hundred rounds."""
     rng = random.Random(f"{seed}:{scenario.name}")
     rounds = []
     for index, draw in enumerate(draws):
@@ -166,6 +177,8 @@ def build_rounds(pool: ProfilePool, draws: Sequence[Draw], scenario: "Scenario",
                        committee_cost(e, revealed))
             for e in draw.evaluators)
         rounds.append(SimRound(index, task.task_id, task.kind, slots, committee))
+        if progress and ((index + 1) % PROGRESS_EVERY == 0 or index + 1 == len(draws)):
+            progress(index + 1, len(draws))
     return rounds
 
 

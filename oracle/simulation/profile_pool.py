@@ -16,11 +16,15 @@ the report puts on the comparison plot's quality axis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+import math
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any, Iterator
 
+from oracle.errors import UsageError
 from oracle.params import WAD, CostModel, to_wad
-from oracle.profile import EvaluatorCost, ProfileRecord, read_records
+from oracle.profile import EvaluatorCost, ProfileRecord
 from oracle.profiling import cost_reference
 from oracle.reward import Cost
 
@@ -30,8 +34,106 @@ DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "default
 GROUND_TRUTH_METRICS = {"qa": "token_f1", "summarization": "rouge_l"}
 GROUND_TRUTH = "ground-truth"
 
-class ProfileError(ValueError):
+# Costs are uint64 on the contract, and a committee member attests the sum of up to MAX_SLOTS item costs
+# (the evaluator's cost reference is slots x the p90): a recorded measure may be at most MAX_MEASURE, so
+# every sum and every suggested reference still fits, with room for the float rounding of a p90.
+MAX_SLOTS = 64
+MAX_MEASURE = 10**17  # 64 x 1e17 = 6.4e18 < 2^64 - 1 = 1.8e19
+RECORD_FIX = "re-record the profile with `poq eval` or fix that line"
+
+
+class ProfileError(UsageError):
     """The profile cannot be simulated; the message names the file, the value and the fix."""
+
+
+# --------------------------------------------------------------------------- reading, strictly
+
+_TEXT_FIELDS = ("task_id", "kind", "source", "template", "model", "output")
+_MEASURES = {"latency_ms": False, "prompt_tokens": True, "output_tokens": True, "peak_memory_mb": False}
+_EVALUATOR_MEASURES = {"latency_ms": False, "tokens": True, "peak_memory_mb": False}
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _measure(value: Any, field: str, integral: bool, fail) -> float | int:
+    """A recorded cost measure: a finite number >= 0 (whole for token counts) that fits ``MAX_MEASURE``."""
+    kind = "a whole number" if integral else "a number"
+    if value is None:
+        fail(field, f"is null: it must be {kind} >= 0")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        fail(field, f"is {value!r:.40} ({type(value).__name__}): it must be {kind} >= 0")
+    if not math.isfinite(value):
+        fail(field, f"is {value}: it must be a finite {kind}")
+    if integral and value != int(value):
+        fail(field, f"is {value}: a token count must be a whole number")
+    if value < 0:
+        fail(field, f"is {value}: it must be >= 0")
+    if value > MAX_MEASURE:
+        fail(field, f"is {value:.6g}, above {MAX_MEASURE:.0e}: a round sums up to {MAX_SLOTS} such measures "
+                    "into the contract's uint64")
+    return int(value) if integral else value
+
+
+def _record(raw: Any, fail) -> ProfileRecord:
+    """A ``ProfileRecord`` from one parsed line, every field's type checked; ``fail(field, problem)`` raises."""
+    if not isinstance(raw, dict):
+        fail(None, f"expected a JSON object (a profile record), got {type(raw).__name__}")
+    known = {f.name for f in fields(ProfileRecord)}
+    missing = sorted(f for f in known - {"evaluator_costs"} if f not in raw)
+    if missing:
+        fail(missing[0], "missing")
+    extra = sorted(set(raw) - known)
+    if extra:
+        fail(extra[0], "is not a profile record field")
+    for name in _TEXT_FIELDS:
+        if not isinstance(raw[name], str):
+            fail(name, f"is {raw[name]!r:.40} ({type(raw[name]).__name__}): it must be a string")
+    for name in ("task_id", "model"):
+        if not raw[name].strip():
+            fail(name, "is empty")
+    measures = {name: _measure(raw[name], name, integral, fail) for name, integral in _MEASURES.items()}
+    scores = raw["scores"]
+    if not isinstance(scores, dict):
+        fail("scores", f"is {type(scores).__name__}: it must be an object of evaluator -> score")
+    for name, value in scores.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            fail(f"scores.{name}", f"is {value!r:.40}: a score must be a finite number in [0, 1]")
+    costs_raw = raw.get("evaluator_costs", {})
+    if not isinstance(costs_raw, dict):
+        fail("evaluator_costs", f"is {type(costs_raw).__name__}: it must be an object of evaluator -> cost")
+    costs = {}
+    for name, cost in costs_raw.items():
+        where = f"evaluator_costs.{name}"
+        if not isinstance(cost, dict):
+            fail(where, f"is {type(cost).__name__}: it must be an object with latency_ms, tokens, peak_memory_mb")
+        if set(cost) != set(_EVALUATOR_MEASURES):
+            fail(where, f"has the keys {sorted(cost)}: it must have exactly latency_ms, tokens, peak_memory_mb")
+        costs[name] = EvaluatorCost(**{k: _measure(cost[k], f"{where}.{k}", integral, fail)
+                                       for k, integral in _EVALUATOR_MEASURES.items()})
+    return ProfileRecord(**{**{n: raw[n] for n in _TEXT_FIELDS}, **measures,
+                            "scores": {k: float(v) for k, v in scores.items()}, "evaluator_costs": costs})
+
+
+def read_profile(path: Path) -> Iterator[ProfileRecord]:
+    """The records of a JSONL profile, each field checked; a bad one raises ``ProfileError`` naming the file,
+    the line and the field."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+
+            def fail(field: str | None, problem: str, lineno: int = lineno) -> None:
+                what = f"field {field!r} " if field else ""
+                raise ProfileError(f"{path}:{lineno}: not a profile record: {what}{problem}; {RECORD_FIX}")
+
+            try:
+                raw = json.loads(line, parse_constant=_no_constant)
+            except ValueError as exc:  # JSONDecodeError, NaN / Infinity
+                raise ProfileError(f"{path}:{lineno}: not a profile record ({exc}); profiles are the "
+                                   "records.jsonl that `poq eval` writes") from None
+            yield _record(raw, fail)
 
 
 @dataclass(frozen=True)
@@ -139,16 +241,20 @@ def load_pool(path: Path | str = DEFAULT_PROFILE, evaluators: tuple[str, ...] | 
     by_task: dict[str, dict[str, Entry]] = {}
     kinds: dict[str, str] = {}
     duplicates = 0
+    if evaluators is not None:
+        repeated = sorted({name for name in evaluators if evaluators.count(name) > 1})
+        if repeated:
+            raise ProfileError(f"evaluator(s) {', '.join(repeated)} listed more than once: a committee seats "
+                               "distinct evaluators, so give each once")
     try:
-        for n, record in enumerate(read_records(path), start=1):
+        for n, record in enumerate(read_profile(path), start=1):
             entry = _entry(record, f"{path} record {n}")
             kinds[record.task_id] = record.kind
             duplicates += record.model in by_task.setdefault(record.task_id, {})
             by_task[record.task_id][record.model] = entry
-    except ProfileError:
-        raise
-    except ValueError as exc:
-        raise ProfileError(str(exc)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path} cannot be read ({exc}): pass --profile PATH to a records.jsonl") \
+            from None
     if not by_task:
         raise ProfileError(f"profile {path} holds no records: record one with `poq eval`")
 
