@@ -39,8 +39,6 @@ def _refs(text: str) -> tuple[int, int, int]:
     return lat, tok, mem
 
 
-_fraction = fraction
-
 
 def _rounds(text: str) -> int:
     """1 to ``engine.MAX_ROUNDS`` rounds (imported here, not at start-up, to keep ``poq --help`` fast)."""
@@ -68,8 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--evaluators", type=names(what="evaluators"), default=None,
                    help="comma-separated evaluators to draw committees from (default: every usable one)")
     for role in ("inference", "evaluator"):
-        p.add_argument(f"--alpha-{role}", type=_fraction, default=None, help=f"alpha of {role} rewards")
-        p.add_argument(f"--beta-{role}", type=_fraction, default=None, help=f"beta of {role} rewards")
+        p.add_argument(f"--alpha-{role}", type=fraction, default=None, help=f"alpha of {role} rewards")
+        p.add_argument(f"--beta-{role}", type=fraction, default=None, help=f"beta of {role} rewards")
         p.add_argument(f"--{role}-refs", type=_refs, default=None, metavar="MS,TOKENS,MB",
                        help=f"{role} cost references (default: the profile's 90th percentiles)")
     p.add_argument("--aggregation", choices=("mean", "median"), default="mean",
