@@ -129,12 +129,13 @@ class Daemon:
 
 
 def round_record(client: PoQClient, round_id: int, from_block: int) -> RoundRecord:
-    """Everything the chain's events say about one round (outputs, reference, committee, payouts).
+    """Everything the chain's events say about one round (outputs in score-index order, reference,
+    committee, payouts, compensation), with normalised costs under the round's parameter version.
 
     ``from_block`` is where the scan starts: the round's opening block when known (the scan then costs
     the round's own blocks, not the whole chain's), never later than it.
     """
-    rounds = build_rounds(client.events(from_block, round_id=round_id))
+    rounds = build_rounds(client.events(from_block, round_id=round_id), client.params)
     if round_id not in rounds:
         raise LookupError(f"no events for round {round_id} since block {from_block}")
     return rounds[round_id]

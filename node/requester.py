@@ -3,11 +3,16 @@
 For each round it takes the next task from its source, commits to the task's
 references with a fresh salt, and stores task, references, salt and commitment
 durably *before* sending ``openRound`` (a requester that loses the salt cannot
-reveal the reference). Then, driven by ticks and events, it reveals the
-reference once the outputs are fixed, calls ``advance`` whenever a stage's
-deadline has passed (a devnet's interval mining makes deadlines pass in
-time), settles, and withdraws the refund. A restarted requester finds a round
-it opened but never recorded by its reference commitment in ``RoundOpened``.
+reveal the reference, and forfeits the unpaid pools to the nodes). It reads the
+current parameter version, checks the budget against that version's
+``min_budget``, and opens the round under the version it checked, so an owner's
+``setParams`` in between makes the contract refuse the round (``ParamsChanged``)
+and the requester reads the parameters again. Then, driven by ticks and
+events, it reveals the reference (with the task hash it committed to) once the
+outputs are fixed, calls ``advance`` whenever a stage's deadline has passed (a
+devnet's interval mining makes deadlines pass in time), settles, and withdraws
+the refund. A restarted requester finds a round it opened but never recorded
+by its reference commitment in ``RoundOpened``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,21 @@ class RoundPlan:
     budget: int
     slots: int
     committee_size: int
+
+
+class BudgetTooLow(ValueError):
+    """The plan's budget is below the contract's ``min_budget``: no round can open with it."""
+
+
+def check_budget(client, budget: int, version: int | None = None) -> int:
+    """The parameter version (current unless given) whose ``min_budget`` ``budget`` meets; raises otherwise."""
+    version = client.params_version() if version is None else version
+    floor = client.params(version).min_budget
+    if budget < floor:
+        raise BudgetTooLow(f"a round's budget of {budget} wei ({budget / 10**18:g} ETH) is below the contract's "
+                           f"minimum of {floor} wei ({floor / 10**18:g} ETH, parameter version {version}): "
+                           "raise --budget-eth")
+    return version
 
 
 class Requester:
@@ -116,15 +136,29 @@ class Requester:
                 spec = TaskSpec(bytes.fromhex(rec.data["task_hash"]), rec.data["uri"], rec.data["kind"],
                                 self.plan.slots, self.plan.committee_size, bytes.fromhex(rec.data["commitment"]))
                 try:
-                    round_id = self.client.open_round(self.account, spec, self.plan.budget)
+                    version = check_budget(self.client, self.plan.budget)
+                    rec = self.store.update(rec, PLANNED, params_version=version)
+                    round_id = self.client.open_round(self.account, spec, self.plan.budget, params_version=version)
+                except BudgetTooLow as exc:
+                    self.store.update(rec, FAILED, done=True, error=str(exc))
+                    self.failed = f"cannot open a round for task {rec.data['task_id']}: {exc}"
+                    self.log.error("%s", self.failed)
+                    self.d.stop_event.set()
+                    return
                 except ContractRevert as exc:
+                    if exc.name == "ParamsChanged":
+                        # The owner set new parameters after this requester read them: read them again.
+                        self.log.warning("round for task %s: the parameters changed (%s) before it opened: "
+                                         "reading them again", rec.data["task_id"], exc)
+                        return
                     self.store.update(rec, FAILED, done=True, error=str(exc))
                     self.failed = f"cannot open a round for task {rec.data['task_id']}: {exc}"
                     self.log.error("%s: check --slots, --committee and --budget-eth", self.failed)
                     self.d.stop_event.set()
                     return
-                self.log.info("round %d: opened for task %s (budget %s, %d slots, committee %d)", round_id,
-                              rec.data["task_id"], eth(self.plan.budget), self.plan.slots, self.plan.committee_size)
+                self.log.info("round %d: opened for task %s (budget %s, %d slots, committee %d, parameters v%d)",
+                              round_id, rec.data["task_id"], eth(self.plan.budget), self.plan.slots,
+                              self.plan.committee_size, version)
             rec = self.store.update(rec, OPENED, round_id=round_id)
             self.progress(self.settled_this_run, self.rounds, f"round {round_id} opened")
 
@@ -137,8 +171,8 @@ class Requester:
             self.client.advance(self.account, round_id)
             self.log.info("round %d: %s deadline passed: advanced", round_id, stage.name)
         elif stage == Stage.REFERENCE and not state["reference_revealed"]:
-            self.client.reveal_reference(self.account, round_id, rec.data["reference"],
-                                         bytes.fromhex(rec.data["salt"]))
+            self.client.reveal_reference(self.account, round_id, bytes.fromhex(rec.data["task_hash"]),
+                                         rec.data["reference"], bytes.fromhex(rec.data["salt"]))
             self.log.info("round %d: outputs fixed: revealed the reference", round_id)
         elif stage == Stage.SETTLEABLE:
             self.client.settle(self.account, round_id)
@@ -146,11 +180,17 @@ class Requester:
 
     def _settled(self, rec: Record) -> None:
         round_id = rec.data["round_id"]
-        (ev,) = self.client.events(rec.data["from_block"], names=["RoundSettled"], round_id=round_id)
+        events = self.client.events(rec.data["from_block"], names=["RoundSettled", "Compensated", "Slashed"],
+                                    round_id=round_id)
+        (ev,) = [e for e in events if e["event"] == "RoundSettled"]
         paid, refund = ev["args"]["paid"], ev["args"]["refund"]
-        self.store.update(rec, SETTLED, done=True, paid=paid, refund=refund)
+        compensated = sum(e["args"]["amount"] for e in events if e["event"] == "Compensated")
+        slashes = sum(e["event"] == "Slashed" for e in events)
+        self.store.update(rec, SETTLED, done=True, paid=paid, refund=refund, compensated=compensated)
         self.settled_this_run += 1
-        self.log.info("round %d: settled: paid %s to nodes, refund %s", round_id, eth(paid), eth(refund))
+        extra = f" ({eth(compensated)} of it compensation from forfeited pools)" if compensated else ""
+        extra += f", {slashes} node(s) slashed" if slashes else ""
+        self.log.info("round %d: settled: paid %s to nodes%s, refund %s", round_id, eth(paid), extra, eth(refund))
         owed = self.client.balance_of(self.account.address)
         if owed:
             self.client.withdraw(self.account)

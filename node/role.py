@@ -3,9 +3,17 @@
 Per round a node goes ``planned`` (its output or scores, cost and salt durably
 stored: nothing has been sent yet) -> ``committed`` -> ``revealed`` ->
 ``settled``, or ends ``missed`` (the commit stage closed first) or ``lost``
-(the reveal stage closed first: the stake will be slashed). ``step(round)``
-reads the round from the chain and the record from the store and does the next
-action, if any, so it is safe to call any number of times, after any crash.
+(the reveal stage closed first: the stake will be slashed). An evaluator's
+record starts one step earlier, ``drawn`` (see ``node.evaluator``), and may end
+``sat_out``. ``step(round)`` reads the round from the chain and the record
+from the store and does the next action, if any, so it is safe to call any
+number of times, after any crash.
+
+The contract keeps one state byte per node and round (``Entry``: member,
+committed, revealed), not the commitment itself: a node that finds itself
+committed without having sent the commitment in this run checks the
+commitment in its ``OutputCommitted`` / ``ScoresCommitted`` event against the
+stored one (another daemon on the same key would differ).
 
 Reading a round's events starts at its opening block, not the deployment's:
 the block of every ``RoundOpened`` seen is kept in memory until the round
@@ -24,9 +32,8 @@ from node.follower import Daemon, round_record
 from node.store import Record
 from oracle.params import Stage
 
-PLANNED, COMMITTED, REVEALED = "planned", "committed", "revealed"
-SETTLED, MISSED, LOST = "settled", "missed", "lost"
-ZERO = b"\x00" * 32
+DRAWN, PLANNED, COMMITTED, REVEALED = "drawn", "planned", "committed", "revealed"
+SETTLED, MISSED, LOST, SAT_OUT = "settled", "missed", "lost", "sat_out"
 
 # Test hook: seconds to sleep right after a commit is on chain and recorded, so a
 # test can SIGKILL the daemon inside the commit -> reveal window.
@@ -41,7 +48,8 @@ def key(round_id: int) -> str:
 
 
 def eth(wei: int) -> str:
-    return f"{wei / 1e18:.6f} ETH"
+    """Wei as ETH with 6 decimals; an amount too small to show so (dust) in wei."""
+    return f"{wei} wei" if 0 < wei < 10**12 else f"{wei / 1e18:.6f} ETH"
 
 
 class CommitRevealRole(ABC):
@@ -62,16 +70,21 @@ class CommitRevealRole(ABC):
     # ------------------------------------------------------------------ what a role defines
 
     @abstractmethod
-    def plan(self, round_id: int, state: dict, trigger: dict | None) -> Record | None:
+    def plan(self, round_id: int, state: dict, trigger: dict | None, rec: Record | None) -> Record | None:
         """Do the work (run the model, score), store it with ``planned``; None to sit the round out.
 
         ``trigger`` is the event passed to ``step`` by the handler that starts this role's part in a round
-        (None on a stage change, a recheck or a resume): a role plans a round only on that event.
+        (None on a stage change, a recheck or a resume); ``rec`` the round's ``drawn`` record, if the role
+        keeps one before planning. A role plans a round only on its trigger or its ``drawn`` record.
         """
 
     @abstractmethod
     def entry(self, round_id: int) -> dict:
-        """This node's on-chain entry for the round: at least ``commitment`` and ``revealed``."""
+        """This node's on-chain entry for the round: at least ``committed`` and ``revealed``."""
+
+    def missed_commit(self, round_id: int, state: dict) -> str:
+        """What missing the commit stage costs this role (a clause for the log line)."""
+        return "nothing is lost: a node that never committed is not slashed"
 
     @abstractmethod
     def send_commit(self, round_id: int, rec: Record) -> None: ...
@@ -84,12 +97,20 @@ class CommitRevealRole(ABC):
     score_field: str
 
     def report(self, round_id: int, record) -> str:
-        """One line on what settlement gave this node."""
+        """One line on what settlement gave this node: its payout, compensation and slash, if any."""
+        parts = []
         for p in getattr(record, self.paid_field):
             if p["node"] == self.me:
-                return (f"{self.score_field} {p[self.score_field] / 1e18:.3f}, cost {p['cost'] / 1e18:.3f}, "
-                        f"reward {p['reward'] / 1e18:.3f}, paid {eth(p['amount'])}")
-        return "no payout for this node"
+                parts.append(f"{self.score_field} {p[self.score_field] / 1e18:.3f}, cost {p['cost'] / 1e18:.3f}, "
+                             f"reward {p['reward'] / 1e18:.3f}, paid {eth(p['amount'])}")
+        compensated = record.compensated(self.me)
+        if compensated:
+            why = "the requester withheld its reference" if record.reference_withheld else "nobody scored"
+            parts.append(f"compensated {eth(compensated)} ({why})")
+        for s in record.slashes:
+            if s["node"] == self.me:
+                parts.append(f"slashed {eth(s['amount'])} ({record.slash_reason(self.me)})")
+        return "; ".join(parts) or "no payout for this node"
 
     def opened_block(self, round_id: int, rec: Record | None = None) -> int:
         """The round's opening block (from its record, else this run's events), else the deployment's first."""
@@ -97,9 +118,10 @@ class CommitRevealRole(ABC):
             return rec.data["opened_block"]
         return self._opened_at.get(round_id, self.d.start_block)
 
-    def planned(self, round_id: int, data: dict) -> Record:
-        """Store a new round record, durably, with ``data`` and the round's opening block."""
-        return self.store.put(key(round_id), PLANNED, {**data, "opened_block": self.opened_block(round_id)})
+    def planned(self, round_id: int, data: dict, rec: Record | None = None) -> Record:
+        """Store the round's record as ``planned``, durably, with ``data`` and the round's opening block
+        (``rec``: the record it replaces, if any)."""
+        return self.store.put(key(round_id), PLANNED, {**data, "opened_block": self.opened_block(round_id, rec)})
 
     # ------------------------------------------------------------------ wiring
 
@@ -147,8 +169,8 @@ class CommitRevealRole(ABC):
             return
         state = self.client.round(round_id)
         stage = Stage(state["stage"])
-        if rec is None:
-            rec = self.plan(round_id, state, trigger)
+        if rec is None or rec.status == DRAWN:
+            rec = self.plan(round_id, state, trigger, rec)
             if rec is None:
                 return
             state = self.client.round(round_id)  # the work took time: read the stage again
@@ -156,23 +178,27 @@ class CommitRevealRole(ABC):
         entry = self.entry(round_id)
 
         if rec.status == PLANNED:
-            if entry["commitment"] == ZERO:
+            sent = False
+            if not entry["committed"]:
                 if stage != self.commit_stage or state["expired"]:
                     self.store.update(rec, MISSED, done=True)
-                    self.log.warning("round %d: the %s stage's deadline passed before this node could commit",
-                                     round_id, self.commit_stage.name)
+                    self.log.warning("round %d: the %s stage's deadline passed before this node could commit: %s",
+                                     round_id, self.commit_stage.name, self.missed_commit(round_id, state))
                     return
                 self.send_commit(round_id, rec)
-            elif entry["commitment"] != bytes.fromhex(rec.data["commitment"]):
-                self.store.update(rec, MISSED, done=True)
-                self.log.error("round %d: the chain holds commitment 0x%s for this account, not the stored "
-                               "0x%s: is another daemon using the same key?", round_id, entry["commitment"].hex(),
-                               rec.data["commitment"])
-                return
+                sent = True
+            else:
+                onchain = self.client.commitment(round_id, self.me, self.opened_block(round_id, rec))
+                if onchain != bytes.fromhex(rec.data["commitment"]):
+                    self.store.update(rec, MISSED, done=True)
+                    self.log.error("round %d: the chain holds commitment %s for this account, not the stored "
+                                   "0x%s: is another daemon using the same key?", round_id,
+                                   "0x" + onchain.hex() if onchain else "none", rec.data["commitment"])
+                    return
             rec = self.store.update(rec, COMMITTED)
             self.log.info("round %d: committed (durable before sending; reveal in %s)", round_id,
                           self.reveal_stage.name)
-            if self.pause_after_commit and entry["commitment"] == ZERO:
+            if self.pause_after_commit and sent:
                 self.log.warning("round %d: pausing %.0fs after the commit (%s test hook)", round_id,
                                  self.pause_after_commit, PAUSE_ENV)
                 time.sleep(self.pause_after_commit)

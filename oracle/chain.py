@@ -370,6 +370,16 @@ class PoQClient:
         """Inference nodes that revealed in ``round_id``, in score-index order (ascending address)."""
         return by_address(ev["args"]["node"] for ev in self.events(names=["OutputRevealed"], round_id=round_id))
 
+    def commitment(self, round_id: int, node: str, from_block: int = 0) -> bytes | None:
+        """The commitment ``node`` sent in ``round_id`` (an output's or a committee member's), from its
+        ``OutputCommitted`` / ``ScoresCommitted`` event; None if it sent none. Storage keeps only a
+        state byte and low bits, so this is how a daemon checks the chain holds *its* commitment."""
+        node = to_checksum_address(node)
+        for ev in self.events(from_block, names=("OutputCommitted", "ScoresCommitted"), round_id=round_id):
+            if ev["args"].get("node", ev["args"].get("evaluator")) == node:
+                return bytes(ev["args"]["commitment"])
+        return None
+
     def submission(self, round_id: int, node: str) -> dict:
         """An inference node's entry in a round: its ``Entry`` and, once revealed, its attested cost."""
         entry, cost = self.contract.functions.submission(round_id, to_checksum_address(node)).call()

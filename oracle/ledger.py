@@ -3,15 +3,27 @@
 ``poq payouts``, the explorer and the end-to-end tests read the chain through
 this module, and ``round_input`` turns a round's revealed data back into the
 reference model's input, so any settled round can be re-checked to the wei.
+
+The events carry what each node attested, not what it was normalised to: the
+normalised costs come from ``oracle.reward.normalised_cost`` under the round's
+own parameter version (``PoQClient.params(version)``). A round's outputs are
+kept in ascending address order, the order of every score list and of
+``settle``'s lists, whatever order the reveals came in.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
 from oracle.params import Params, Role
-from oracle.reward import Evaluation, Output, RoundInput
+from oracle.reward import Cost, Evaluation, Output, RoundInput, normalised_cost
+
+ZERO32 = b"\x00" * 32
+
+# What ``build_rounds`` may be given to normalise costs: ``PoQClient.params``, or {version: Params}.
+ParamsOf = Callable[[int], Params] | Mapping[int, Params]
 
 
 @dataclass
@@ -28,16 +40,21 @@ class RoundRecord:
     evaluator_pool: int = 0
     params_version: int = 0
     opened_block: int = 0
+    task_hash: bytes = ZERO32
+    reference_commitment: bytes = ZERO32
     stage: str = "Commit"
     committed: list[str] = field(default_factory=list)
-    outputs: list[dict] = field(default_factory=list)  # reveal order
+    # Revealed outputs in ascending node address (the score-index order); ``index`` is the position.
+    outputs: list[dict] = field(default_factory=list)
     reference: str | None = None
-    committee: list[str] = field(default_factory=list)
+    committee: list[str] = field(default_factory=list)  # draw order (ascending draw key), as CommitteeDrawn lists it
     score_commits: list[str] = field(default_factory=list)
     scores: dict[str, dict] = field(default_factory=dict)
     inference_paid: list[dict] = field(default_factory=list)
     evaluator_paid: list[dict] = field(default_factory=list)
     slashes: list[dict] = field(default_factory=list)
+    # Shares of forfeited pools (a withheld reference, or nobody scored), in the order settle credited them.
+    compensation: list[dict] = field(default_factory=list)
     paid: int | None = None
     refund: int | None = None
     txs: list[dict] = field(default_factory=list)
@@ -54,6 +71,37 @@ class RoundRecord:
     def settled(self) -> bool:
         return self.paid is not None
 
+    @property
+    def has_reference(self) -> bool:
+        """The requester committed to a reference answer when it opened the round."""
+        return bytes(self.reference_commitment) != ZERO32
+
+    @property
+    def reference_withheld(self) -> bool:
+        """The round had outputs and a committed reference that was never revealed (the contract's rule).
+
+        Final once the Reference stage has closed; the requester then forfeits the unpaid pools.
+        """
+        return self.has_reference and self.reference is None and bool(self.outputs) and \
+            STAGE_NAMES.index(self.stage) > STAGE_NAMES.index("Reference")
+
+    @property
+    def absent(self) -> list[str]:
+        """Drawn committee members that never committed (meaningful once ScoreCommit has closed)."""
+        return [m for m in self.committee if m not in self.score_commits]
+
+    def slash_reason(self, node: str) -> str | None:
+        """Why ``node`` was slashed in this round, in words (None if it was not)."""
+        if not any(s["node"] == node for s in self.slashes):
+            return None
+        if node in self.committee and node not in self.score_commits:
+            return "absent: drawn and never committed"
+        return "committed and never revealed"
+
+    def compensated(self, node: str) -> int:
+        """Wei ``node`` got from forfeited pools in this round."""
+        return sum(c["amount"] for c in self.compensation if c["node"] == node)
+
 
 def _cost_tuple(cost) -> tuple[int, int, int]:
     """A decoded ``RewardMath.Cost`` (web3 decodes structs to dicts) as (latency ms, tokens, memory MB)."""
@@ -63,8 +111,25 @@ def _cost_tuple(cost) -> tuple[int, int, int]:
 STAGE_NAMES = ["None", "Commit", "Reveal", "Reference", "ScoreCommit", "ScoreReveal", "Settleable", "Settled"]
 
 
-def build_rounds(events: list[dict]) -> dict[int, RoundRecord]:
-    """Fold decoded PoQ events (``PoQClient.events()``) into one record per round."""
+def by_address(addresses) -> list[str]:
+    """Ascending numeric address order (``oracle.chain.by_address``)."""
+    return sorted(addresses, key=lambda a: int(a, 16))
+
+
+def _params_lookup(params: ParamsOf | None) -> Callable[[int], Params] | None:
+    if params is None or callable(params):
+        return params
+    return params.__getitem__
+
+
+def build_rounds(events: list[dict], params: ParamsOf | None = None) -> dict[int, RoundRecord]:
+    """Fold decoded PoQ events (``PoQClient.events()``) into one record per round.
+
+    Given ``params`` (``PoQClient.params``, or a mapping of version to ``Params``), every revealed
+    output and scorecard also gets its ``normalised_cost`` under the round's parameter version, as
+    the contract computes it at settlement; without it the records hold the attested costs only.
+    """
+    params_of = _params_lookup(params)
     rounds: dict[int, RoundRecord] = {}
     for ev in events:
         a = ev["args"]
@@ -79,15 +144,18 @@ def build_rounds(events: list[dict]) -> dict[int, RoundRecord]:
             r.slots, r.committee_size = a["slots"], a["committeeSize"]
             r.inference_pool, r.evaluator_pool = a["inferencePool"], a["evaluatorPool"]
             r.params_version, r.opened_block = a["paramsVersion"], ev["block"]
+            r.task_hash, r.reference_commitment = bytes(a["taskHash"]), bytes(a["referenceCommitment"])
         elif name == "StageChanged":
             r.stage = STAGE_NAMES[a["stage"]]
         elif name == "OutputCommitted":
             r.committed.append(a["node"])
             r.commit_txs[a["node"]] = {"tx": ev["tx"], "block": ev["block"]}
         elif name == "OutputRevealed":
-            r.outputs.append({"node": a["node"], "index": a["index"], "output": a["output"],
-                              "cost": _cost_tuple(a["cost"]), "normalised_cost": a["normalisedCost"],
+            r.outputs.append({"node": a["node"], "output": a["output"], "cost": _cost_tuple(a["cost"]),
                               "tx": ev["tx"], "block": ev["block"]})
+            r.outputs.sort(key=lambda o: int(o["node"], 16))
+            for i, o in enumerate(r.outputs):
+                o["index"] = i
         elif name == "ReferenceRevealed":
             r.reference = a["referenceAnswer"]
         elif name == "CommitteeDrawn":
@@ -97,8 +165,7 @@ def build_rounds(events: list[dict]) -> dict[int, RoundRecord]:
             r.score_commit_txs[a["evaluator"]] = {"tx": ev["tx"], "block": ev["block"]}
         elif name == "ScoresRevealed":
             r.scores[a["evaluator"]] = {"scores": tuple(a["scores"]), "cost": _cost_tuple(a["cost"]),
-                                        "normalised_cost": a["normalisedCost"], "tx": ev["tx"],
-                                        "block": ev["block"]}
+                                        "tx": ev["tx"], "block": ev["block"]}
         elif name == "InferencePaid":
             r.inference_paid.append({"node": a["node"], "quality": a["quality"], "cost": a["cost"],
                                      "reward": a["reward"], "amount": a["amount"], "tx": ev["tx"],
@@ -109,35 +176,61 @@ def build_rounds(events: list[dict]) -> dict[int, RoundRecord]:
                                      "block": ev["block"]})
         elif name == "Slashed":
             r.slashes.append({"node": a["node"], "amount": a["amount"], "tx": ev["tx"], "block": ev["block"]})
+        elif name == "Compensated":
+            r.compensation.append({"node": a["node"], "amount": a["amount"], "tx": ev["tx"],
+                                   "block": ev["block"]})
         elif name == "RoundSettled":
             r.paid, r.refund = a["paid"], a["refund"]
             r.stage = "Settled"
             r.settled_block = ev["block"]
+    if params_of is not None:
+        for r in rounds.values():
+            if not r.params_version:
+                continue  # its RoundOpened lies before the events read
+            p = params_of(r.params_version)
+            for o in r.outputs:
+                o["normalised_cost"] = normalised_cost(Cost(*o["cost"]), p.inference_cost)
+            for s in r.scores.values():
+                s["normalised_cost"] = normalised_cost(Cost(*s["cost"]), p.evaluator_cost)
     return rounds
 
 
-def round_input(r: RoundRecord, stakes: dict[str, int] | None = None) -> RoundInput:
-    """The reference model's input for a round, from its revealed data alone."""
+def round_input(r: RoundRecord, params: Params, stakes: dict[str, int] | None = None) -> RoundInput:
+    """The reference model's input for a round, from its revealed data alone.
+
+    ``params`` is the round's parameter version (the cost models normalise the attested costs).
+    Outputs, silent committers and committee members go in ascending address order, as ``settle``
+    takes them; a member is ``committed`` if it sent ``commitScores``.
+    """
     revealed = {o["node"] for o in r.outputs}
+    outputs = by_address(revealed)
+    costs = {o["node"]: o["cost"] for o in r.outputs}
     return RoundInput(
         budget=r.budget,
         slots=r.slots,
         committee_size=r.committee_size,
-        outputs=tuple(Output(o["node"], o["normalised_cost"]) for o in r.outputs),
+        outputs=tuple(Output(n, normalised_cost(Cost(*costs[n]), params.inference_cost)) for n in outputs),
         committee=tuple(
             Evaluation(m, m in r.score_commits,
                        r.scores[m]["scores"] if m in r.scores else None,
-                       r.scores[m]["normalised_cost"] if m in r.scores else 0)
-            for m in r.committee),
-        unrevealed_committers=tuple(n for n in r.committed if n not in revealed),
+                       normalised_cost(Cost(*r.scores[m]["cost"]), params.evaluator_cost) if m in r.scores else 0)
+            for m in by_address(r.committee)),
+        unrevealed_committers=tuple(by_address(set(r.committed) - revealed)),
         stakes=stakes or {},
+        reference_withheld=r.reference_withheld,
     )
 
 
 def node_summary(rounds: dict[int, RoundRecord]) -> dict[str, dict]:
-    """Per node: rounds, mean quality (inference) or agreement (evaluator), mean cost and reward, total paid, slashes."""
+    """Per node: rounds, mean quality (inference) or agreement (evaluator), mean cost and reward, total paid,
+    slashes.
+
+    ``paid_wei`` is every payout (``InferencePaid``/``EvaluatorPaid``); ``compensated_wei`` what the node got
+    on top from forfeited pools (``Compensated``), so a node was credited ``paid_wei + compensated_wei``.
+    """
     acc: dict[str, dict] = defaultdict(lambda: {"role": "", "rounds": 0, "score_sum": 0, "cost_sum": 0,
-                                                "reward_sum": 0, "paid": 0, "slashed": 0, "slashes": 0})
+                                                "reward_sum": 0, "paid": 0, "compensated": 0, "slashed": 0,
+                                                "slashes": 0})
     for r in rounds.values():
         for p in r.inference_paid:
             s = acc[p["node"]]
@@ -155,6 +248,8 @@ def node_summary(rounds: dict[int, RoundRecord]) -> dict[str, dict]:
             s["cost_sum"] += p["cost"]
             s["reward_sum"] += p["reward"]
             s["paid"] += p["amount"]
+        for c in r.compensation:
+            acc[c["node"]]["compensated"] += c["amount"]
         for sl in r.slashes:
             s = acc[sl["node"]]
             s["slashed"] += sl["amount"]
@@ -165,20 +260,21 @@ def node_summary(rounds: dict[int, RoundRecord]) -> dict[str, dict]:
         out[node] = {"role": s["role"] or "unpaid", "rounds": s["rounds"],
                      "mean_score": s["score_sum"] / n / 1e18, "mean_cost": s["cost_sum"] / n / 1e18,
                      "mean_reward": s["reward_sum"] / n / 1e18, "paid_wei": s["paid"],
-                     "slashed_wei": s["slashed"], "slashes": s["slashes"]}
+                     "compensated_wei": s["compensated"], "slashed_wei": s["slashed"], "slashes": s["slashes"]}
     return out
 
 
-SETTLEMENT_EVENTS = ("InferencePaid", "EvaluatorPaid", "Slashed", "RoundSettled")
+SETTLEMENT_EVENTS = ("InferencePaid", "EvaluatorPaid", "Compensated", "Slashed", "RoundSettled")
 
 
 def stakes_at_settlement(events: list[dict]) -> dict[int, dict[str, int]]:
     """Per settled round, every node's stake as its settlement found it (what a slash is capped at).
 
-    ``events`` must start at the deploy block, where the nodes registered. Folds ``NodeRegistered``, ``StakeAdded``, ``ExitCompleted`` and ``Slashed`` in chain order; a
-    round's snapshot is taken at the first event its settlement emitted, before its own slashes.
-    A node staked at ``min_stake`` and slashed in several rounds runs out of stake, and the
-    contract slashes what is left: the reference model needs these stakes to agree.
+    ``events`` must start at the deploy block, where the nodes registered. Folds ``NodeRegistered``,
+    ``StakeAdded``, ``ExitCompleted`` and ``Slashed`` in chain order; a round's snapshot is taken at the
+    first event its settlement emitted, before its own slashes. A node staked at ``min_stake`` and
+    slashed in several rounds (as a silent committer or an absent committee member) runs out of stake,
+    and the contract slashes what is left: the reference model needs these stakes to agree.
     """
     stake: dict[str, int] = {}
     snapshots: dict[int, dict[str, int]] = {}
@@ -196,10 +292,14 @@ def stakes_at_settlement(events: list[dict]) -> dict[int, dict[str, int]]:
 
 
 def check_against_reference(r: RoundRecord, params: Params, stakes: dict[str, int] | None = None) -> list[str]:
-    """Differences between a settled round's paid events and the reference model (empty list = equal)."""
+    """Differences between a settled round's events and the reference model (empty list = equal).
+
+    ``params`` must be the round's own parameter version; payouts, slashes (silent committers and absent
+    members), compensation from forfeited pools, paid and refund are all compared, to the wei.
+    """
     from oracle.reward import settle
 
-    expected = settle(round_input(r, stakes), params)
+    expected = settle(round_input(r, params, stakes), params)
     problems = []
     got_inf = [(p["node"], p["quality"], p["cost"], p["reward"], p["amount"]) for p in r.inference_paid]
     want_inf = [(p.node, p.quality, p.cost, p.reward, p.amount) for p in expected.inference]
@@ -215,6 +315,9 @@ def check_against_reference(r: RoundRecord, params: Params, stakes: dict[str, in
     got_sl = [(s["node"], s["amount"]) for s in r.slashes]
     if got_sl != list(expected.slashes):
         problems.append(f"round {r.round_id} slashes: chain {got_sl} != model {list(expected.slashes)}")
+    got_comp = [(c["node"], c["amount"]) for c in r.compensation]
+    if got_comp != list(expected.compensation):
+        problems.append(f"round {r.round_id} compensation: chain {got_comp} != model {list(expected.compensation)}")
     return problems
 
 

@@ -39,6 +39,7 @@ class ScriptedEvaluator:
     scorer: Scorer
     cost: Cost
     reveals: bool = True
+    commits: bool = True  # False: drawn and absent (slashed unless the reference was withheld)
 
 
 def task_hash(content: dict) -> bytes:
@@ -48,8 +49,13 @@ def task_hash(content: dict) -> bytes:
 
 def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, kind: str, reference: str | None,
                         inference: Sequence[ScriptedInference], evaluators: Sequence[ScriptedEvaluator],
-                        budget: int, committee_size: int, slots: int | None = None) -> int:
-    """Open, commit, reveal, reference, score, settle one round; returns its id."""
+                        budget: int, committee_size: int, slots: int | None = None,
+                        reveal_reference: bool = True) -> int:
+    """Open, commit, reveal, reference, score, settle one round; returns its id.
+
+    ``reveal_reference=False`` plays a requester that commits to ``reference`` and withholds it: the
+    scorers then get None for the reference.
+    """
     th = task_hash(task)
     ref_salt = new_salt()
     ref_commit = (reference_commitment(client.chain_id, client.address, requester.address, th, reference, ref_salt)
@@ -69,17 +75,19 @@ def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, 
         if node.reveals:
             client.reveal_output(node.account, rid, node.output, node.cost, salts[node.account.address])
     wait_for_stage(client, requester, rid, {Stage.REFERENCE, Stage.SCORE_COMMIT, Stage.SETTLEABLE})
-    if reference is not None and client.round(rid)["stage"] == Stage.REFERENCE:
+    if reference is not None and client.round(rid)["stage"] == Stage.REFERENCE and reveal_reference:
         client.reveal_reference(requester, rid, th, reference, ref_salt)
+    wait_for_stage(client, requester, rid, {Stage.SCORE_COMMIT, Stage.SETTLEABLE})
+    revealed_reference = reference if reveal_reference else None
 
     revealed_nodes = client.revealed_nodes(rid)
     by_address = {n.account.address: n for n in inference}
     outputs = [by_address[a].output for a in revealed_nodes]
     committee = set(client.committee(rid))
-    members = [e for e in evaluators if e.account.address in committee]
+    members = [e for e in evaluators if e.account.address in committee and e.commits]
     plans = {}
     for ev in members:
-        scores = [int(s) for s in ev.scorer(outputs, reference)]
+        scores = [int(s) for s in ev.scorer(outputs, revealed_reference)]
         salt = new_salt()
         plans[ev.account.address] = (scores, salt)
         client.commit_scores(ev.account, rid, scores_commitment(

@@ -1,10 +1,12 @@
 """``poq payouts``: who earned what, from the chain's events alone.
 
 Per node: rounds paid in, mean quality (inference) or agreement (evaluator),
-mean normalised cost, mean reward, total paid, slashes. Per round: every
-payout, slash, and the requester's refund, and whether the payouts equal the
-Python reference model recomputed from the round's revealed data. ``--json``
-prints the same as JSON (amounts in wei).
+mean normalised cost, mean reward, total paid, compensation, slashes. Per
+round: every payout, compensation from a forfeited pool (a withheld reference,
+or nobody scored), slash (a silent committer or an absent committee member),
+and the requester's refund, and whether all of it equals the Python reference
+model recomputed from the round's revealed data. ``--json`` prints the same as
+JSON (amounts in wei).
 """
 
 from __future__ import annotations
@@ -26,15 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def collect(client, deployment) -> dict:
     """Everything ``poq payouts`` shows, as plain data (amounts in wei, WAD values as floats)."""
     from oracle.ledger import build_rounds, check_against_reference, node_summary, stakes_at_settlement
-    from oracle.params import Params
 
     events = client.events(deployment.deploy_block)
     rounds = build_rounds(events)
     stakes = stakes_at_settlement(events)
     names = deployment.names()
     # Each round settles under the parameter version it opened with (the owner may have set new ones since).
-    params = {v: Params.from_contract_tuple(client.contract.functions.params(v).call())
-              for v in {r.params_version for r in rounds.values() if r.settled}}
+    params = {v: client.params(v) for v in {r.params_version for r in rounds.values() if r.settled}}
     roles = {a.address: a.role for a in deployment.accounts}
     nodes = [{"node": names.get(addr, addr), "address": addr, **summary,
               "role": summary["role"] if summary["role"] != "unpaid" else roles.get(addr, "unpaid")}
@@ -50,10 +50,16 @@ def collect(client, deployment) -> dict:
                                  "cost": p["cost"] / 1e18, "reward": p["reward"] / 1e18,
                                  "amount_wei": p["amount"]} for p in r.evaluator_paid],
                  "slashes": [{"node": names.get(s["node"], s["node"]), "amount_wei": s["amount"]}
-                             for s in r.slashes]}
+                             for s in r.slashes],
+                 "compensation": [{"node": names.get(c["node"], c["node"]), "amount_wei": c["amount"]}
+                                  for c in r.compensation],
+                 "reference_withheld": r.reference_withheld}
         if r.settled:
-            entry["matches_reference_model"] = not check_against_reference(
-                r, params[r.params_version], stakes[r.round_id])
+            # Payouts, slashes, compensation, paid and refund, each against the model, to the wei.
+            problems = check_against_reference(r, params[r.params_version], stakes[r.round_id])
+            entry["matches_reference_model"] = not problems
+            if problems:
+                entry["reference_model_differences"] = problems
         out_rounds.append(entry)
     return {"contract": client.address, "chain_id": client.chain_id, "nodes": nodes, "rounds": out_rounds}
 
@@ -71,8 +77,8 @@ def render(data: dict, console) -> None:
     from oracle.commands.options import name_column
 
     every_name = [n["node"] for n in data["nodes"]] + [
-        p["node"] + (" slashed" if k == "slashes" else "")
-        for r in data["rounds"] for k in ("inference", "evaluators", "slashes") for p in r[k]]
+        p["node"] + {"slashes": " slashed", "compensation": " compensated"}.get(k, "")
+        for r in data["rounds"] for k in ("inference", "evaluators", "slashes", "compensation") for p in r[k]]
     nodes = Table(title=f"Nodes of PoQ {data['contract']} (chain {data['chain_id']})")
     name_column(nodes, "node", every_name)
     name_column(nodes, "role", [n["role"] for n in data["nodes"]])
@@ -80,8 +86,9 @@ def render(data: dict, console) -> None:
         nodes.add_column(col, justify="right")
     for n in data["nodes"]:
         slashed = f"{eth(n['slashed_wei'])} ({n['slashes']})" if n["slashes"] else "0"
+        paid = eth(n["paid_wei"]) + (f" (+{eth(n['compensated_wei'])} compensation)" if n["compensated_wei"] else "")
         nodes.add_row(n["node"], n["role"], str(n["rounds"]), wad(n["mean_score"]), wad(n["mean_cost"]),
-                      wad(n["mean_reward"]), eth(n["paid_wei"]), slashed)
+                      wad(n["mean_reward"]), paid, slashed)
     console.print(nodes)
 
     payouts = Table(title="Payouts by round")
@@ -96,6 +103,9 @@ def render(data: dict, console) -> None:
         for p in r["evaluators"]:
             payouts.add_row(str(r["round"]), p["node"], wad(p["agreement"]), wad(p["cost"]), wad(p["reward"]),
                             eth(p["amount_wei"]))
+        for c in r["compensation"]:
+            payouts.add_row(str(r["round"]), f"[yellow]{c['node']} compensated[/yellow]", "", "", "",
+                            f"[yellow]+{eth(c['amount_wei'])}[/yellow]")
         for sl in r["slashes"]:
             payouts.add_row(str(r["round"]), f"[red]{sl['node']} slashed[/red]", "", "", "",
                             f"[red]-{eth(sl['amount_wei'])}[/red]")

@@ -58,7 +58,8 @@ class ChainIndex:
             self._events += new
             self.head, self._head_hash = head, eth.get_block(head)["hash"]
             if new or reset:
-                self.rounds = build_rounds(self._events)
+                # Events carry attested costs only: normalise them under each round's parameter version.
+                self.rounds = build_rounds(self._events, self.client.params)
                 self.accounts = build_accounts(self._events)
                 self.summary = node_summary(self.rounds)
                 self.generation += 1

@@ -22,7 +22,7 @@ from oracle.ledger import STAGE_NAMES, RoundRecord, group_summary
 from oracle.params import Role
 
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
-SUMMARY_WEI = ("paid_wei", "slashed_wei")
+SUMMARY_WEI = ("paid_wei", "compensated_wei", "slashed_wei")
 
 
 class NotFound(LookupError):
@@ -102,8 +102,10 @@ def rounds_list(index: ChainIndex) -> dict:
             "refund_wei": None if r.refund is None else str(r.refund),
             "inference_paid_wei": str(sum(p["amount"] for p in r.inference_paid)),
             "evaluator_paid_wei": str(sum(p["amount"] for p in r.evaluator_paid)),
+            "compensated_wei": str(sum(c["amount"] for c in r.compensation)),
             "commits": len(r.committed), "reveals": len(r.outputs), "slots": r.slots,
             "committee": len(r.committee), "slashes": len(r.slashes),
+            "reference_withheld": r.reference_withheld,
             "opened_block": r.opened_block, "settled_block": r.settled_block,
         })
     return {"head": index.head, "rounds": rows}
@@ -120,10 +122,19 @@ def round_detail(index: ChainIndex, rid: int) -> dict:
     inference_paid = {p["node"]: p for p in r.inference_paid}
     evaluator_paid = {p["node"]: p for p in r.evaluator_paid}
     slashes = {s["node"]: s for s in r.slashes}
+    compensation = {c["node"]: c for c in reversed(r.compensation)}  # the first of each node's (same tx)
 
     def slash(node: str) -> dict | None:
         s = slashes.get(node)
-        return None if s is None else {"amount_wei": str(s["amount"]), **_tx(s)}
+        return None if s is None else {"amount_wei": str(s["amount"]), "reason": r.slash_reason(node), **_tx(s)}
+
+    def compensated(node: str) -> dict | None:
+        # A revealed output of a round nobody scored gets a share of each pool: one entry, their sum.
+        c = compensation.get(node)
+        return None if c is None else {"amount_wei": str(r.compensated(node)), **_tx(c)}
+
+    def normalised(entry: dict) -> str | None:
+        return str(entry["normalised_cost"]) if "normalised_cost" in entry else None
 
     inference = []
     for node in r.committed:
@@ -132,23 +143,29 @@ def round_detail(index: ChainIndex, rid: int) -> dict:
             "node": node, "name": index.name_of(node), "commit": _tx(r.commit_txs.get(node)),
             "reveal": None if o is None else {
                 "index": o["index"], "output": o["output"], "cost": _cost(o["cost"]),
-                "normalised_cost_wad": str(o["normalised_cost"]), **_tx(o)},
+                "normalised_cost_wad": normalised(o), **_tx(o)},
             "payout": None if p is None else {
                 "quality_wad": str(p["quality"]), "cost_wad": str(p["cost"]), "reward_wad": str(p["reward"]),
                 "amount_wei": str(p["amount"]), **_tx(p)},
+            "compensation": compensated(node),
             "slash": slash(node),
         })
     committee = []
     for member in r.committee:
         s, p = r.scores.get(member), evaluator_paid.get(member)
+        absent = r.settled and member not in r.score_commits
         committee.append({
             "node": member, "name": index.name_of(member), "commit": _tx(r.score_commit_txs.get(member)),
             "reveal": None if s is None else {
                 "scores_wad": [str(x) for x in s["scores"]], "cost": _cost(s["cost"]),
-                "normalised_cost_wad": str(s["normalised_cost"]), **_tx(s)},
+                "normalised_cost_wad": normalised(s), **_tx(s)},
             "payout": None if p is None else {
                 "agreement_wad": str(p["agreement"]), "cost_wad": str(p["cost"]), "reward_wad": str(p["reward"]),
                 "amount_wei": str(p["amount"]), **_tx(p)},
+            "compensation": compensated(member),
+            # Drawn and never committed: slashed, unless the requester withheld its reference (excused).
+            "absent": absent,
+            "excused": absent and member not in slashes,
             "slash": slash(member),
         })
     live = None
@@ -157,11 +174,13 @@ def round_detail(index: ChainIndex, rid: int) -> dict:
         live = {"stage": STAGE_NAMES[view["stage"]], "deadline": view["deadline"], "expired": view["expired"]}
     return {
         "id": rid, "stage": r.stage, "kind": r.kind, "requester": r.requester, "uri": r.uri, "task": _task(r.uri),
-        "reference": r.reference, "slots": r.slots, "committee_size": r.committee_size,
+        "reference": r.reference, "has_reference": r.has_reference, "reference_withheld": r.reference_withheld,
+        "slots": r.slots, "committee_size": r.committee_size,
         "params_version": r.params_version, "budget_wei": str(r.budget),
         "inference_pool_wei": str(r.inference_pool), "evaluator_pool_wei": str(r.evaluator_pool),
         "paid_wei": None if r.paid is None else str(r.paid),
         "refund_wei": None if r.refund is None else str(r.refund),
+        "compensated_wei": str(sum(c["amount"] for c in r.compensation)),
         "opened": _event_tx(r, "RoundOpened"), "settled": _event_tx(r, "RoundSettled"), "live": live,
         "inference": inference, "committee": committee,
         "timeline": [{"event": t["event"], "tx": t["tx"], "block": t["block"]} for t in r.txs],
@@ -199,7 +218,9 @@ def node_detail(index: ChainIndex, address: str) -> dict:
             score_key = "agreement"
         slash = next((s for s in r.slashes if s["node"] == node), None)
         if slash is not None:
-            slashes.append({"round": rid, "amount_wei": str(slash["amount"]), **_tx(slash)})
+            slashes.append({"round": rid, "amount_wei": str(slash["amount"]), "reason": r.slash_reason(node),
+                            **_tx(slash)})
+        comp = r.compensated(node)
         history.append({
             "round": rid, "stage": r.stage, "role": role, "commit": _tx(commit), "reveal": _tx(reveal),
             "score_wad": None if paid is None else str(paid[score_key]),
@@ -207,7 +228,10 @@ def node_detail(index: ChainIndex, address: str) -> dict:
             "reward_wad": None if paid is None else str(paid["reward"]),
             "amount_wei": None if paid is None else str(paid["amount"]),
             "payout": _tx(paid),
+            "compensation_wei": str(comp) if comp else None,
+            "absent": role == "evaluator" and r.settled and commit is None,
             "slash_wei": None if slash is None else str(slash["amount"]),
+            "slash_reason": None if slash is None else r.slash_reason(node),
         })
     account = index.accounts.get(node)
     moves = [] if account is None else [

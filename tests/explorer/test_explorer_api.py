@@ -19,6 +19,9 @@ from oracle.params import Params, Role
 
 from .conftest import EVALUATORS, FLAKY, INFERENCE
 
+# v2: settle takes the round's lists (read from its events, checked against storage) in its calldata.
+SETTLE_SIGNATURE = "settle(uint256,(address[],address[],address[],(uint64[],(uint64,uint64,uint64))[]))"
+
 
 def get(server, path: str) -> tuple[int, dict]:
     try:
@@ -155,7 +158,14 @@ def test_transaction_page_decodes_the_call_and_its_events(devnet, explorer):
     _, detail = get(explorer, "/api/rounds/1")
     status, tx = get(explorer, f"/api/tx/{detail['settled']['tx']}")
     assert status == 200 and tx["status"] == 1
-    assert tx["call"] == {"function": "settle", "signature": "settle(uint256)", "args": {"roundId": "1"}}
+    call = tx["call"]
+    assert (call["function"], call["signature"], call["args"]["roundId"]) == ("settle", SETTLE_SIGNATURE, "1")
+    evidence = devnet.client.evidence(1)
+    settlement = call["args"]["s"]
+    assert (settlement["outputs"], settlement["silent"], settlement["committee"]) == \
+        (list(evidence.outputs), list(evidence.silent), list(evidence.committee))
+    assert [[int(x) for x in card["scores"]] for card in settlement["cards"]] == \
+        [list(card[0]) for card in evidence.cards]
     assert "RoundSettled" in [e["event"] for e in tx["events"]]
 
 
@@ -178,8 +188,8 @@ def test_abi_endpoint_and_export_match_the_compiled_contract(devnet, explorer, t
     meta = doc["metadata"]
     assert (meta["address"], meta["chain_id"]) == (devnet.client.address, devnet.client.chain_id)
     assert meta["compiler"]["version"].startswith("v0.8.28+commit.")
-    settle_selector = devnet.client.contract.encode_abi("settle", [1])[:10]
-    assert meta["selectors"]["functions"][settle_selector] == "settle(uint256)"
+    settle_selector = devnet.client.contract.encode_abi("settle", [1, devnet.client.evidence(1).settlement()])[:10]
+    assert meta["selectors"]["functions"][settle_selector] == SETTLE_SIGNATURE
     assert "Slashed(uint256,address,uint256)" in meta["selectors"]["events"].values()
 
     assert poq(["explorer", "--rpc", devnet.anvil.url, "--address", devnet.client.address,

@@ -17,7 +17,12 @@ import time
 import pytest
 
 from node.store import Store
-from oracle.ledger import check_against_reference
+from node.wire import encode_references, task_uri
+from oracle.chain import ContractRevert, TaskSpec, dev_account
+from oracle.commitments import new_salt, reference_commitment
+from oracle.ledger import check_against_reference, stakes_at_settlement
+from oracle.params import Entry, Stage
+from oracle.tasks import builtin_tasks, task_digest
 
 pytestmark = pytest.mark.slow
 
@@ -104,7 +109,9 @@ def _kill_in_commit_reveal_window(net, proc) -> int:
     client, address = net.chain(), _names(net)[proc.name]
     entry = (client.submission(round_id, address) if proc.name.startswith("inference")
              else client.evaluation(round_id, address))
-    assert entry["commitment"].hex() == rec.data["commitment"] and not entry["revealed"]
+    # v2 stores a state byte per entry, not the commitment: the commitment is the one in its event.
+    assert entry["committed"] and not entry["revealed"]
+    assert client.commitment(round_id, address).hex() == rec.data["commitment"]
     return round_id
 
 
@@ -186,3 +193,127 @@ def test_daemons_ride_out_an_rpc_outage_without_losing_the_round(network):
     faults = [name for name, p in network.nodes.items() if "RPC fault" in p.text()[offsets[name]:]]
     assert len(faults) >= 3, f"only {faults} logged the outage"
     assert "RPC fault" in oracle.output()
+
+
+# ---------------------------------------------------------------------- v2: dust, no reference, withheld, absent
+# Rounds the test opens and drives itself (as the owner account, not the oracle's requester).
+
+def _open(client, requester, task, *, reference: bool, slots: int = 2, committee: int = 3,
+          budget: int = 10**18) -> int:
+    """Open a round for ``task`` straight through the client; with ``reference`` it commits to the task's."""
+    th = task_digest(task)
+    commitment = (reference_commitment(client.chain_id, client.address, requester.address, th,
+                                       encode_references(task.references), new_salt()) if reference
+                  else b"\x00" * 32)
+    return client.open_round(requester, TaskSpec(th, task_uri(task), task.kind, slots, committee, commitment),
+                             budget, params_version=client.params_version())
+
+
+def _drive(client, account, rid: int, timeout: float = ROUND_TIMEOUT) -> None:
+    """What a requester that never reveals does: advance past each deadline, then settle."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = client.round(rid)
+        if state["stage"] == Stage.SETTLED:
+            return
+        if state["expired"]:
+            client.advance(account, rid)
+        elif state["stage"] == Stage.SETTLEABLE:
+            client.settle(account, rid)
+        if time.monotonic() > deadline:
+            pytest.fail(f"round {rid} still in {Stage(state['stage']).name} after {timeout:.0f}s")
+        time.sleep(0.5)
+
+
+def _checked(net, rid: int):
+    """The settled round, checked against the reference model with the stakes its settlement found."""
+    client = net.chain()
+    events = client.events(net.deployment.deploy_block)
+    r = net.rounds()[rid]
+    assert r.settled
+    assert check_against_reference(r, client.params(r.params_version), stakes_at_settlement(events)[rid]) == []
+    return r
+
+
+def test_the_inference_daemons_refuse_a_dust_round_and_the_contract_one_below_min_budget(network):
+    client = network.chain()
+    owner = dev_account(0)
+    params = client.params(client.params_version())
+    task = next(t for t in builtin_tasks() if t.kind == "qa")
+    with pytest.raises(ContractRevert) as err:
+        _open(client, owner, task, reference=False, budget=params.min_budget - 1)
+    assert err.value.name == "BudgetTooLow"
+    # A legal budget whose slot share is below the daemons' default minimum (1e14 wei): 8e14 / 9 slots.
+    rid = _open(client, owner, task, reference=False, slots=9, committee=1, budget=params.min_budget)
+    for name in ("inference-1", "inference-2"):
+        network.nodes[name].wait_for(f"round {rid}: not taking it, a dust round: its slot share", timeout=60)
+        assert client.submission(rid, _names(network)[name])["entry"] == Entry.NONE
+
+
+def test_a_round_without_a_reference_is_scored_against_the_source_and_nobody_is_slashed(network):
+    client = network.chain()
+    owner = dev_account(0)
+    offsets = {name: len(p.text()) for name, p in network.nodes.items()}
+    task = next(t for t in builtin_tasks() if t.kind == "qa")
+    rid = _open(client, owner, task, reference=False)
+    _drive(client, owner, rid)
+    r = _checked(network, rid)
+    names = _names(network)
+    assert not r.has_reference and not r.slashes and not r.compensation
+    assert {p["node"] for p in r.evaluator_paid} == {names[f"evaluator-{i}"] for i in (1, 2, 3)}
+    for name in ("evaluator-1", "evaluator-2", "evaluator-3"):  # all three need a reference
+        assert f"round {rid}: the round has no reference" in network.nodes[name].text()[offsets[name]:]
+
+
+def test_a_withheld_reference_forfeits_the_pools_to_the_outputs_and_no_absent_member_is_slashed(network):
+    client = network.chain()
+    owner = dev_account(0)
+    offsets = {name: len(p.text()) for name, p in network.nodes.items()}
+    task = next(t for t in builtin_tasks() if t.kind == "qa" and t.references)
+    rid = _open(client, owner, task, reference=True)
+    _drive(client, owner, rid)  # never reveals: the Reference stage runs to its deadline
+    r = _checked(network, rid)
+    names = _names(network)
+    assert r.reference_withheld and not r.slashes and not r.evaluator_paid
+    assert set(r.committee) == {names[f"evaluator-{i}"] for i in (1, 2, 3)} and r.absent == r.committee
+    outputs = {names["inference-1"], names["inference-2"]}
+    assert {p["node"] for p in r.inference_paid} == outputs
+    # Both pools' remainders (nobody scored: the evaluator pool too) go to the revealed outputs.
+    assert {c["node"] for c in r.compensation} == outputs and len(r.compensation) == 4
+    assert r.refund <= 2  # the requester gets back only the rounding dust of the two splits
+    for name in ("evaluator-1", "evaluator-2", "evaluator-3"):
+        assert f"round {rid}: the requester withheld its reference" in network.nodes[name].text()[offsets[name]:]
+    for name in ("inference-1", "inference-2"):
+        network.nodes[name].wait_for(f"round {rid}: settled: ", timeout=WITHDRAW_TIMEOUT)
+        assert "compensated" in network.nodes[name].output().split(f"round {rid}: settled: ")[1].split("\n")[0]
+    _eventually(lambda: all(client.balance_of(a) == 0 for a in outputs), "the outputs did not withdraw")
+
+
+def test_an_absent_evaluator_is_slashed_and_learns_it_after_a_restart(network):
+    names = _names(network)
+    absent = network.nodes["evaluator-2"]
+    absent.stop()
+    before = set(network.rounds())
+    oracle = network.oracle(rounds=1, slots=2)
+    assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
+    (r,) = _new_rounds(network, before)
+    r = _checked(network, r.round_id)
+    params = network.deployment.protocol_params()
+    assert [(s["node"], s["amount"]) for s in r.slashes] == [(names["evaluator-2"], params.slash_amount)]
+    assert r.slash_reason(names["evaluator-2"]) == "absent: drawn and never committed"
+    assert {p["node"] for p in r.evaluator_paid} == {names["evaluator-1"], names["evaluator-3"]}
+    assert not r.compensation
+    # Back, the daemon finds the CommitteeDrawn it missed and says what the absence cost.
+    absent.start()
+    absent.wait_for(f"round {r.round_id}: the SCORE_COMMIT stage closed before this node could score: a drawn "
+                    "member that never commits is slashed", timeout=120)
+    # Top the stake back up to min_stake, so the evaluator is drawable again.
+    client = network.chain()
+    client.transact(dev_account(_account_index(network, "evaluator-2")), "addStake", value=params.slash_amount)
+    assert client.node(names["evaluator-2"])["stake"] == params.min_stake
+
+
+def _account_index(net, name: str) -> int:
+    """The Anvil development account index of ``name`` (devnet.up hands them out in order)."""
+    address = _names(net)[name]
+    return next(i for i in range(20) if dev_account(i).address == address)

@@ -4,7 +4,8 @@
 
 const POLL_MS = 1500;
 const WEI_PER_ETH = 10n ** 18n;
-const COLORS = { inference: "#2f6fde", evaluator: "#1f9d74", refund: "#c3c9d4", payout: "#2f6fde", slash: "#d64545" };
+const COLORS = { inference: "#2f6fde", evaluator: "#1f9d74", compensation: "#b7791f", refund: "#c3c9d4", payout: "#2f6fde",
+  slash: "#d64545" };
 let renderedGeneration = null; // the index's generation the view was drawn from; redraw when it moves
 let renderSeq = 0; // a render applies only if no newer one started meanwhile
 
@@ -152,6 +153,7 @@ async function viewRounds() {
   const chart = settled.length ? barChart(settled.map((r) => String(r.id)), [
     { name: "inference payouts", color: COLORS.inference, values: settled.map((r) => ethNumber(r.inference_paid_wei)) },
     { name: "evaluator payouts", color: COLORS.evaluator, values: settled.map((r) => ethNumber(r.evaluator_paid_wei)) },
+    { name: "compensation (forfeited pools)", color: COLORS.compensation, values: settled.map((r) => ethNumber(r.compensated_wei)) },
     { name: "refund to requester", color: COLORS.refund, values: settled.map((r) => ethNumber(r.refund_wei)) },
   ], "ETH") : el("p", { class: "muted" }, "No settled round yet: the chart appears after the first settlement.");
   const rows = [...rounds].reverse().map((r) => el("tr", { dataset: { round: r.id, stage: r.stage } },
@@ -185,11 +187,33 @@ function actionsCell(commit, reveal, missing) {
       reveal ? txLink(reveal) : el("span", { class: commit ? "bad" : "muted" }, missing)));
 }
 
+// Compensation from a forfeited pool (the requester withheld its reference, or nobody scored): its own class,
+// so that a cell's ".eth" is always the payout.
+function compensationLine(comp) {
+  return comp ? el("div", { class: "comp", title: `${comp.amount_wei} wei from a forfeited pool` },
+    "+ ", el("span", { class: "comp-eth", dataset: { wei: comp.amount_wei } }, formatEth(comp.amount_wei)), " compensation") : null;
+}
+
 // What settlement credited (or slashed), with the settle transaction under it.
-function payoutCell(payout, slash) {
+function payoutCell(payout, slash, comp) {
   const amount = payout ? eth(payout.amount_wei)
-    : slash ? el("span", { class: "bad" }, "slashed ", eth(slash.amount_wei)) : eth(null);
-  return el("td", { class: "num payout" }, el("div", {}, amount), payout || slash ? el("div", {}, txLink(payout || slash)) : null);
+    : slash ? el("span", { class: "bad", title: slash.reason || "" }, "slashed ", eth(slash.amount_wei)) : eth(null);
+  return el("td", { class: "num payout" }, el("div", {}, amount), compensationLine(comp),
+    payout || slash ? el("div", {}, txLink(payout || slash)) : null);
+}
+
+function referenceText(r) {
+  if (r.reference !== null) return r.reference;
+  if (!r.has_reference) return el("span", { class: "muted" }, "none committed");
+  if (r.reference_withheld) {
+    return el("span", { class: "bad" }, "withheld by the requester: the unpaid pools went to the nodes that did their part");
+  }
+  return el("span", { class: "muted" }, "not revealed");
+}
+
+function absentText(m) {
+  if (m.excused) return el("span", { class: "muted" }, "absent (not slashed: reference withheld)");
+  return m.absent ? el("span", { class: "bad" }, "absent: never committed") : "did not commit";
 }
 
 // Non-breaking inside a measure, so a narrow cell wraps only between measures.
@@ -208,7 +232,7 @@ async function viewRound(id) {
       task.context ? [el("dt", {}, "context"), el("dd", { class: "context" }, task.context)] : null,
       task.article ? [el("dt", {}, "article"), el("dd", { class: "context" }, task.article)] : null,
       r.task ? null : [el("dt", {}, "uri"), el("dd", { class: "mono wrap" }, r.uri)],
-      el("dt", {}, "reference"), el("dd", {}, r.reference === null ? el("span", { class: "muted" }, "not revealed") : r.reference),
+      el("dt", {}, "reference"), el("dd", {}, referenceText(r)),
       el("dt", {}, "requester"), el("dd", {}, nodeLink(r.requester))));
   const inference = r.inference.map((n) => el("tr", { dataset: { node: n.node }, class: n.slash ? "slashed" : null },
     el("td", {}, nodeLink(n.node, n.name)),
@@ -218,18 +242,18 @@ async function viewRound(id) {
     num(wad(n.payout && n.payout.quality_wad)),
     num(wad(n.payout ? n.payout.cost_wad : n.reveal && n.reveal.normalised_cost_wad)),
     num(wad(n.payout && n.payout.reward_wad)),
-    payoutCell(n.payout, n.slash)));
+    payoutCell(n.payout, n.slash, n.compensation)));
   const outputCount = r.inference.filter((n) => n.reveal).length;
   const committee = r.committee.map((m) => el("tr", { dataset: { node: m.node }, class: m.slash ? "slashed" : null },
     el("td", {}, nodeLink(m.node, m.name)),
-    actionsCell(m.commit, m.reveal, m.commit ? "never revealed" : "did not commit"),
+    actionsCell(m.commit, m.reveal, m.commit ? "never revealed" : absentText(m)),
     el("td", { class: "scores" }, m.reveal ? m.reveal.scores_wad.map((s, i) =>
       el("span", { class: "score", title: `output #${i}: ${s} / 1e18` }, `#${i} ${wadNumber(s).toFixed(2)}`)) : "—"),
     el("td", { class: "small cost" }, m.reveal ? costText(m.reveal.cost) : "—"),
     num(wad(m.payout && m.payout.agreement_wad)),
     num(wad(m.payout ? m.payout.cost_wad : m.reveal && m.reveal.normalised_cost_wad)),
     num(wad(m.payout && m.payout.reward_wad)),
-    payoutCell(m.payout, m.slash)));
+    payoutCell(m.payout, m.slash, m.compensation)));
   const timeline = r.timeline.map((t) => el("tr", {}, el("td", {}, t.event), el("td", {}, txLink(t))));
   return [
     el("p", { class: "crumbs" }, el("a", { href: "#/rounds" }, "Rounds"), " / ", `Round ${r.id}`),
@@ -240,6 +264,7 @@ async function viewRound(id) {
       card("budget (ETH)", eth(r.budget_wei)), card("inference pool", eth(r.inference_pool_wei)),
       card("evaluator pool", eth(r.evaluator_pool_wei)), card("paid to nodes", eth(r.paid_wei)),
       card("refund", eth(r.refund_wei)),
+      BigInt(r.compensated_wei) > 0n ? card("compensation", eth(r.compensated_wei)) : null,
       card("slots · committee", `${r.slots} · ${r.committee_size}`),
       card("opened", txLink(r.opened)), card("settled", txLink(r.settled))),
     taskBox,
@@ -267,13 +292,18 @@ async function viewNode(address) {
     el("td", {}, el("a", { href: `#/rounds/${h.round}` }, `Round ${h.round}`)),
     el("td", {}, stageBadge(h.stage)), el("td", {}, h.role),
     el("td", {}, txLink(h.commit)),
-    el("td", {}, h.reveal ? txLink(h.reveal) : el("span", { class: h.commit ? "bad" : "muted" }, h.commit ? "never revealed" : "—")),
+    el("td", {}, h.reveal ? txLink(h.reveal)
+      : h.commit ? el("span", { class: "bad" }, "never revealed")
+        : h.absent ? el("span", { class: h.slash_wei ? "bad" : "muted" }, h.slash_wei ? "absent" : "absent (excused)")
+          : el("span", { class: "muted" }, "—")),
     num(wad(h.score_wad)), num(wad(h.cost_wad)), num(wad(h.reward_wad)),
-    el("td", { class: "num payout" }, eth(h.amount_wei)),
+    el("td", { class: "num payout" }, eth(h.amount_wei),
+      h.compensation_wei ? compensationLine({ amount_wei: h.compensation_wei }) : null),
     el("td", { class: "num" }, h.slash_wei ? el("span", { class: "bad" }, eth(h.slash_wei)) : eth(null))));
   const slashes = n.slashes.map((x) => el("tr", { dataset: { round: x.round } },
     el("td", {}, el("a", { href: `#/rounds/${x.round}` }, `Round ${x.round}`)),
-    el("td", { class: "num" }, el("span", { class: "bad" }, eth(x.amount_wei))), el("td", {}, txLink(x))));
+    el("td", { class: "num" }, el("span", { class: "bad" }, eth(x.amount_wei))), el("td", {}, x.reason || ""),
+    el("td", {}, txLink(x))));
   const moves = n.account_events.map((m) => el("tr", {},
     el("td", {}, m.event),
     el("td", {}, m.role || (m.exitable_at !== undefined ? `exitable at block #${m.exitable_at}` : "")),
@@ -291,6 +321,7 @@ async function viewNode(address) {
       card("registered as", n.registered_role), card("stake now (ETH)", eth(n.stake_wei)),
       card("pending rounds", String(n.pending_rounds)), card("owed, not withdrawn (ETH)", eth(n.balance_wei)),
       card("withdrawn (ETH)", eth(n.withdrawn_wei)), card("paid in total (ETH)", eth(s ? s.paid_wei : "0")),
+      s && BigInt(s.compensated_wei) > 0n ? card("compensation (ETH)", eth(s.compensated_wei)) : null,
       card("slashed (ETH)", el("span", { class: s && s.slashes ? "bad" : "" }, eth(s ? s.slashed_wei : "0")),
         s && s.slashes ? el("span", { class: "unit" }, ` in ${s.slashes} round${s.slashes > 1 ? "s" : ""}`) : null),
       s ? [card(s.role === "evaluator" ? "mean agreement" : "mean quality", s.mean_score.toFixed(3)),
@@ -300,7 +331,7 @@ async function viewNode(address) {
     table(["round", "stage", "role", "commit", "reveal", ["quality / agreement", { class: "num" }], ["cost", { class: "num" }],
       ["reward", { class: "num" }], ["payout (ETH)", { class: "num" }], ["slashed (ETH)", { class: "num" }]], history, { id: "history" }),
     el("h2", {}, "Slashes"),
-    table(["round", ["amount (ETH)", { class: "num" }], "transaction"], slashes, { id: "slashes" }),
+    table(["round", ["amount (ETH)", { class: "num" }], "why", "transaction"], slashes, { id: "slashes" }),
     el("h2", {}, "Stake and withdrawals"),
     table(["event", "detail", ["amount (ETH)", { class: "num" }], ["stake after (ETH)", { class: "num" }], "transaction"],
       moves, { id: "account" }),
