@@ -17,6 +17,8 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
+    function revertToStateAndDelete(uint256 snapshotId) external returns (bool success);
+    function deployCode(string calldata artifactPath, bytes calldata constructorArgs) external returns (address deployed);
     function assume(bool condition) external pure;
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
 }
