@@ -6,43 +6,77 @@ fast, rounds move through the stages together: a block of opens, a block of
 all their commits, a block of reveals, and so on, ``rounds_per_block`` rounds
 at a time, sent as batched ``eth_sendTransaction`` from Anvil's unlocked
 accounts with automine off (``oracle.simulation.rpc``). Payouts are read back
-from the ``InferencePaid``/``EvaluatorPaid``/``Slashed``/``RoundSettled`` logs
-and compared, round by round, with the reference model; any difference raises.
+from the ``InferencePaid``/``EvaluatorPaid``/``Compensated``/``Slashed``/
+``RoundSettled`` logs and compared, round by round, with the reference model;
+any difference raises.
 
-The committee: the contract draws K members from every registered evaluator
-with ``prevrandao``, which no off-chain model can replicate. So exactly K
-evaluator accounts (and n inference accounts) are registered, the contract
-always draws all of them, and the engine decides (seeded) which evaluator
-profile and which model each account plays in each round. The draw itself
-is covered by the contract's tests.
+Calldata is ``eth_abi``-encoded and logs decoded with the argument types and
+names of the compiled ABI (``oracle.artifacts``), never with offsets kept by
+hand. Nothing a round sends depends on what the chain answers: the backend
+knows every salt, output and score, so it builds all of a chunk's
+transactions, ``settle``'s ``Settlement`` included, on a worker thread while
+Anvil executes the previous chunk, and decodes and checks a chunk's payouts
+there while Anvil executes the next.
+
+The order: ``settle`` takes the revealed outputs, the silent committers and
+the committee in ascending address order, a scorecard per member in that
+order, and every score list follows the revealed outputs in ascending
+address order. The engine keeps scores in slot order; both backends map them
+to the accounts' address order through ``reference_backend.chain_scores``.
+
+The committee: the contract draws K members by stake-weighted sortition
+(``oracle.sortition``) from a seed mixed from the revealed salts, among the
+evaluators registered before the round opened with at least the minimum
+stake. The backend registers exactly n inference and K evaluator accounts,
+the evaluators at the minimum stake, in a block mined before the first round
+opens: every evaluator is drawable in every round, so the contract seats all
+K every time a round has a revealed output (the draw decides only the order
+of ``CommitteeDrawn``, which nothing here uses), and the engine decides
+(seeded) which evaluator profile and which model each account plays.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
-from eth_abi import encode
-from eth_utils import collapse_if_tuple, event_abi_to_log_topic, function_abi_to_4byte_selector, keccak
+from eth_abi import decode, encode
+from eth_utils import (
+    collapse_if_tuple,
+    event_abi_to_log_topic,
+    function_abi_to_4byte_selector,
+    keccak,
+    to_canonical_address,
+)
 
 from oracle.artifacts import poq_artifact
+from oracle.chain import by_address
 from oracle.commitments import new_salt, output_commitment, scores_commitment
 from oracle.devnet import Anvil
 from oracle.params import Params, Role
 from oracle.reward import EvaluatorPayout, InferencePayout, Settlement
 from oracle.simulation.engine import ROUND_BUDGET, Progress, RoundOutcome, SimRound, initial_stakes
-from oracle.simulation.reference_backend import ReferenceBackend, member_label, outcome, slot_label
+from oracle.simulation.reference_backend import (
+    ReferenceBackend,
+    chain_scores,
+    check_budget,
+    member_label,
+    outcome,
+    slot_label,
+)
 from oracle.simulation.rpc import LeanRpc, Tx
 
-COST = "(uint64,uint64,uint64)"
 # A block gas limit no simulated block comes near (thousands of rounds' transactions per block).
 BLOCK_GAS_LIMIT = 10**13
 ROUNDS_PER_BLOCK = 250
-# Gas a committee draw may take per member (candidate hashing, storage writes); unused gas is refunded.
+# Gas a committee draw may take per evaluator in the set (its sortition key, its entry); unused gas is refunded.
 _DRAW_GAS = 100_000
+# Logs the settle block is read for: everything settle credits or takes.
+_PAYOUT_EVENTS = ("InferencePaid", "EvaluatorPaid", "Compensated", "Slashed", "RoundSettled")
+NO_REFERENCE = b"\x00" * 32
 
 
 class SimulationMismatch(AssertionError):
@@ -53,33 +87,61 @@ class StageFailed(RuntimeError):
     """A stage's transactions did not all succeed; the message names the stage and the failed hashes."""
 
 
-def _uint(value: int) -> bytes:
-    """One ABI word: static arguments (ids, hashes) need no encoder, which matters at 20 tx per round."""
-    return value.to_bytes(32, "big")
+@dataclass(frozen=True)
+class _Event:
+    """One event's ABI: its indexed arguments (all static in PoQ: ids, addresses) and its data arguments."""
 
-
-def _word(data: str, k: int) -> int:
-    return int(data[2 + 64 * k: 2 + 64 * (k + 1)], 16)
-
-
-def _topic_address(topic: str) -> str:
-    return "0x" + topic[-40:]
+    name: str
+    indexed_names: tuple[str, ...]
+    indexed_types: tuple[str, ...]
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+    addresses: frozenset[str]  # names of the address arguments (decoded lower-case, as eth_accounts gives them)
 
 
 class _Abi:
-    """Selectors and event topics of the PoQ ABI, computed once."""
+    """Selectors, argument types and event layouts of the PoQ ABI, read once from the compiled artifact."""
 
     def __init__(self) -> None:
         artifact = poq_artifact()
         self.bytecode = bytes.fromhex(artifact.bytecode[2:])
         functions = {e["name"]: e for e in artifact.abi if e["type"] == "function"}
         self.selector = {name: function_abi_to_4byte_selector(f) for name, f in functions.items()}
-        self.topic = {e["name"]: "0x" + event_abi_to_log_topic(e).hex()
-                      for e in artifact.abi if e["type"] == "event"}
+        self.inputs = {name: [collapse_if_tuple(i) for i in f["inputs"]] for name, f in functions.items()}
+        self.outputs = {name: [collapse_if_tuple(o) for o in f["outputs"]] for name, f in functions.items()}
         constructor = next(e for e in artifact.abi if e["type"] == "constructor")
         self.constructor_types = [collapse_if_tuple(i) for i in constructor["inputs"]]
-        (task_input,) = functions["openRound"]["inputs"]
-        self.task_type = collapse_if_tuple(task_input)
+        self.topic: dict[str, str] = {}
+        self.events: dict[str, _Event] = {}
+        for e in artifact.abi:
+            if e["type"] != "event":
+                continue
+            topic = "0x" + event_abi_to_log_topic(e).hex()
+            indexed = [i for i in e["inputs"] if i["indexed"]]
+            data = [i for i in e["inputs"] if not i["indexed"]]
+            self.topic[e["name"]] = topic
+            self.events[topic] = _Event(e["name"], tuple(i["name"] for i in indexed),
+                                        tuple(collapse_if_tuple(i) for i in indexed),
+                                        tuple(i["name"] for i in data), tuple(collapse_if_tuple(i) for i in data),
+                                        frozenset(i["name"] for i in e["inputs"] if i["type"] == "address"))
+
+    def call(self, fn: str, *args: Any) -> bytes:
+        """Calldata of ``fn(*args)``."""
+        return self.selector[fn] + encode(self.inputs[fn], args)
+
+    def returned(self, fn: str, data: str) -> tuple:
+        """``fn``'s return values decoded from an ``eth_call`` result."""
+        return decode(self.outputs[fn], bytes.fromhex(data[2:]))
+
+    def log(self, log: dict) -> tuple[str, dict[str, Any]]:
+        """A log's event name and its arguments by name (addresses lower-case)."""
+        e = self.events[log["topics"][0]]
+        topics = b"".join(bytes.fromhex(t[2:]) for t in log["topics"][1:])
+        args = dict(zip(e.indexed_names, decode(e.indexed_types, topics)))
+        args.update(zip(e.data_names, decode(e.data_types, bytes.fromhex(log["data"][2:]))))
+        for name in e.addresses:
+            args[name] = args[name].lower()
+        return e.name, args
 
 
 class AnvilBackend:
@@ -96,6 +158,7 @@ class AnvilBackend:
             ) -> list[RoundOutcome]:
         if not rounds:
             return []
+        check_budget(params)
         if self.rpc_url:
             return _Session(LeanRpc(self.rpc_url), rounds, params, self.rounds_per_block, self.stats).run(progress)
         accounts = 1 + len(rounds[0].slots) + len(rounds[0].committee)
@@ -105,11 +168,15 @@ class AnvilBackend:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A chunk's transactions that can be built before the chain is asked anything."""
+    """A chunk's transactions, every stage's, built before the chain is asked anything."""
 
     opens: list[Tx]
     commits: list[Tx]
     reveals: list[Tx]
+    score_commits: list[Tx]
+    score_reveals: list[Tx]
+    settles: list[Tx]
+    silent: bool  # some round has a node that commits and never reveals
 
 
 class _Session:
@@ -129,16 +196,22 @@ class _Session:
         self.requester = accounts[0]
         self.slots = accounts[1:1 + n]
         self.members = accounts[1 + n:1 + n + k]
+        # The contract's order of slots and members: ascending address (settle's lists, every score list).
+        self.slot_order = tuple(self.slots.index(a) for a in by_address(self.slots))
+        self.member_order = tuple(self.members.index(a) for a in by_address(self.members))
+        self.slot_address = [to_canonical_address(a) for a in self.slots]
+        self.member_address = [to_canonical_address(a) for a in self.members]
         self.label = {a: slot_label(i) for i, a in enumerate(self.slots)}
         self.label.update({a: member_label(j) for j, a in enumerate(self.members)})
         self.chain_id = int(rpc.call("eth_chainId"), 16)
         self.poq = ""
+        self.params_version = 0
         self.transactions = 0
 
     # ------------------------------------------------------------------ setup
 
     def _setup(self) -> None:
-        rpc, p = self.rpc, self.params
+        rpc, p, abi = self.rpc, self.params, self.abi
         if p.reveal_window > p.score_commit_window and any(not s.reveals for r in self.rounds for s in r.slots):
             raise ValueError(f"reveal_window={p.reveal_window} > score_commit_window={p.score_commit_window}: "
                              "rounds with a silent node would expire the others' scoring; keep them equal")
@@ -147,28 +220,30 @@ class _Session:
         # The requester funds every round's budget; top it up so any number of rounds fits.
         need = len(self.rounds) * ROUND_BUDGET + 10**22
         rpc.call("anvil_setBalance", [self.requester, hex(need)])
-        data = self.abi.bytecode + encode(self.abi.constructor_types, [p.as_contract_tuple()])
+        data = abi.bytecode + encode(abi.constructor_types, [p.as_contract_tuple()])
         (deploy,) = rpc.batch([("eth_sendTransaction", [{"from": self.requester, "data": "0x" + data.hex(),
-                                                          "gas": hex(10_000_000)}])])
+                                                          "gas": hex(15_000_000)}])])
         rpc.mine()
         receipt = rpc.call("eth_getTransactionReceipt", [deploy])
         if receipt is None or receipt["status"] != "0x1":
             raise StageFailed(f"deploying PoQ failed: tx {deploy}")
         self.poq = receipt["contractAddress"]
-        register = self.abi.selector["register"]
+        (self.params_version,) = abi.returned("paramsVersion", rpc.call(
+            "eth_call", [{"to": self.poq, "data": "0x" + abi.selector["paramsVersion"].hex()}, "latest"]))
         stakes = initial_stakes(self.rounds, p)
-        txs = [Tx(a, self.poq, register + encode(["uint8"], [int(Role.INFERENCE)]), 300_000, stakes[i])
+        txs = [Tx(a, self.poq, abi.call("register", int(Role.INFERENCE)), 300_000, stakes[i])
                for i, a in enumerate(self.slots)]
-        txs += [Tx(a, self.poq, register + encode(["uint8"], [int(Role.EVALUATOR)]), 300_000, p.min_stake)
+        txs += [Tx(a, self.poq, abi.call("register", int(Role.EVALUATOR)), 300_000, p.min_stake)
                 for a in self.members]
+        # Mined in a block of its own: evaluators are drawable only in rounds opened after it.
         self._stage("register", txs, "NodeRegistered", len(txs))
 
-    def _stage(self, name: str, txs: list[Tx], topic: str, expected: int) -> tuple[int, list[dict]]:
-        """Send ``txs``, mine them into one block, and check ``expected`` logs of ``topic`` came out."""
+    def _stage(self, name: str, txs: list[Tx], event: str, expected: int) -> tuple[int, list[dict]]:
+        """Send ``txs``, mine them into one block, and check ``expected`` logs of ``event`` came out."""
         hashes = self.rpc.send(txs)
         block = self.rpc.mine()
         self.transactions += len(txs)
-        logs = self.rpc.logs(self.poq, block, [self.abi.topic[topic]])
+        logs = self.rpc.logs(self.poq, block, [self.abi.topic[event]])
         if len(logs) != expected:
             failed = self.rpc.failed(hashes)
             raise StageFailed(f"{name}: {len(logs)} of {expected} expected events in block {block}; "
@@ -178,7 +253,7 @@ class _Session:
     # ------------------------------------------------------------------ rounds
 
     def run(self, progress: Progress | None) -> list[RoundOutcome]:
-        expected = ReferenceBackend().run(self.rounds, self.params)
+        expected = ReferenceBackend(self.slot_order, self.member_order).run(self.rounds, self.params)
         start = time.perf_counter()
         try:
             self._setup()
@@ -186,19 +261,28 @@ class _Session:
             chunks = []
             for k in range(0, len(self.rounds), self.rounds_per_block):
                 chunk = self.rounds[k:k + self.rounds_per_block]
-                chunks.append((chunk, list(range(k + 1, k + 1 + len(chunk)))))  # a fresh PoQ numbers from 1
-            # Hashing and encoding the next chunk's transactions overlaps with Anvil executing this one's.
-            with ThreadPoolExecutor(max_workers=1) as worker:
-                prepared = worker.submit(self._prepare, *chunks[0])
-                for k, (chunk, ids) in enumerate(chunks):
-                    batch = prepared.result()
-                    if k + 1 < len(chunks):
-                        prepared = worker.submit(self._prepare, *chunks[k + 1])
-                    got = self._play(chunk, ids, batch)
-                    _compare(chunk, got, expected[len(outcomes):len(outcomes) + len(chunk)])
-                    outcomes.extend(got)
+                ids = list(range(k + 1, k + 1 + len(chunk)))  # a fresh PoQ numbers from 1
+                chunks.append((chunk, ids, expected[k:k + len(chunk)]))
+            checks: list[Future] = []
+
+            def collect(wait: bool) -> None:
+                while checks and (wait or checks[0].done()):
+                    outcomes.extend(checks.pop(0).result())  # a mismatch raises here
                     if progress:
                         progress(len(outcomes), len(self.rounds))
+
+            # Building the next chunk's transactions, and checking the last one's payouts, overlap with Anvil
+            # executing this one's (one worker: a chunk is built, then the previous one checked, in order).
+            with ThreadPoolExecutor(max_workers=1) as worker:
+                prepared = worker.submit(self._prepare, *chunks[0][:2])
+                for k, (chunk, ids, want) in enumerate(chunks):
+                    batch = prepared.result()
+                    if k + 1 < len(chunks):
+                        prepared = worker.submit(self._prepare, *chunks[k + 1][:2])
+                    logs = self._play(chunk, ids, batch)
+                    checks.append(worker.submit(self._check, chunk, ids, logs, want))
+                    collect(wait=False)
+                collect(wait=True)
         finally:
             try:
                 self.rpc.call("evm_setAutomine", [True])
@@ -210,97 +294,101 @@ class _Session:
         return outcomes
 
     def _prepare(self, chunk: Sequence[SimRound], ids: list[int]) -> _Prepared:
-        """The chunk's opens, output commits and reveals: they depend on nothing the chain says."""
-        abi, poq = self.abi, self.poq
-        sel = abi.selector
-        opens = [Tx(self.requester, poq, sel["openRound"] + encode([abi.task_type], [(
-            keccak(text=r.task_id), f"poq-sim:{r.task_id}", r.kind, len(r.slots), len(r.committee), b"\x00" * 32)]),
-            600_000, ROUND_BUDGET) for r in chunk]
-        commits, reveals = [], []
+        """Every transaction of the chunk: they depend on nothing the chain says (ids are 1, 2, ...)."""
+        abi, poq, n_members = self.abi, self.poq, len(self.members)
+        opens, commits, reveals, score_commits, score_reveals, settles = [], [], [], [], [], []
+        silent_rounds = False
         for rid, r in zip(ids, chunk):
+            opens.append(Tx(self.requester, poq, abi.call("openRound", (
+                keccak(text=r.task_id), f"poq-sim:{r.task_id}", r.kind, len(r.slots), len(r.committee),
+                NO_REFERENCE, self.params_version)), 600_000, ROUND_BUDGET))
             for i, s in enumerate(r.slots):
                 salt = new_salt()
                 c = output_commitment(self.chain_id, poq, rid, self.slots[i], s.output, s.cost, salt)
-                commits.append(Tx(self.slots[i], poq, sel["commitOutput"] + _uint(rid) + c, 250_000))
+                commits.append(Tx(self.slots[i], poq, abi.call("commitOutput", rid, c), 250_000))
                 if s.reveals:
-                    data = sel["revealOutput"] + encode(["uint256", "string", COST, "bytes32"],
-                                                        [rid, s.output, s.cost.as_tuple(), salt])
+                    data = abi.call("revealOutput", rid, s.output, s.cost.as_tuple(), salt)
                     # The last reveal of a round also draws its committee.
-                    reveals.append(Tx(self.slots[i], poq, data,
-                                      300_000 + 200 * len(data) + _DRAW_GAS * len(r.committee)))
-        return _Prepared(opens, commits, reveals)
+                    reveals.append(Tx(self.slots[i], poq, data, 300_000 + 200 * len(data) + _DRAW_GAS * n_members))
+            outputs = [i for i in self.slot_order if r.slots[i].reveals]
+            silent = [i for i in self.slot_order if not r.slots[i].reveals]
+            silent_rounds = silent_rounds or bool(silent)
+            cards = []
+            if outputs:  # no output revealed: the contract draws no committee
+                for j in self.member_order:
+                    member, play, salt = self.members[j], r.committee[j], new_salt()
+                    scores = list(chain_scores(r, j, outputs))
+                    c = scores_commitment(self.chain_id, poq, rid, member, scores, play.cost, salt)
+                    # The first score commit of a round with a silent node also draws its committee.
+                    score_commits.append(Tx(member, poq, abi.call("commitScores", rid, c),
+                                            250_000 + _DRAW_GAS * n_members))
+                    score_reveals.append(Tx(member, poq, abi.call(
+                        "revealScores", rid, scores, play.cost.as_tuple(), salt), 400_000 + 60_000 * len(scores)))
+                    cards.append((scores, play.cost.as_tuple()))
+            settlement = ([self.slot_address[i] for i in outputs], [self.slot_address[i] for i in silent],
+                          [self.member_address[j] for j in self.member_order] if outputs else [], cards)
+            data = abi.call("settle", rid, settlement)
+            settles.append(Tx(self.requester, poq, data,
+                              400_000 + 150_000 * (len(r.slots) + len(r.committee)) + 20 * len(data)))
+        return _Prepared(opens, commits, reveals, score_commits, score_reveals, settles, silent_rounds)
 
-    def _play(self, chunk: Sequence[SimRound], ids: list[int], batch: _Prepared) -> list[RoundOutcome]:
-        p, poq = self.params, self.poq
-        sel = self.abi.selector
+    def _play(self, chunk: Sequence[SimRound], ids: list[int], batch: _Prepared) -> list[dict]:
+        """Every stage of the chunk, a block each; returns the settle block's payout logs."""
         _, logs = self._stage("openRound", batch.opens, "RoundOpened", len(chunk))
-        opened = sorted(int(log["topics"][1], 16) for log in logs)
+        opened = sorted(self.abi.log(log)[1]["roundId"] for log in logs)
         if opened != ids:
             raise StageFailed(f"openRound: opened rounds {opened[:3]}..., expected {ids[:3]}...: "
                               "the simulation needs a fresh deployment")
         self._stage("commitOutput", batch.commits, "OutputCommitted", len(batch.commits))
-        _, logs = self._stage("revealOutput", batch.reveals, "OutputRevealed", len(batch.reveals))
-        order: dict[int, dict[int, int]] = defaultdict(dict)  # round -> output index -> slot
-        slot_of = {a: i for i, a in enumerate(self.slots)}
-        for log in logs:
-            order[int(log["topics"][1], 16)][_word(log["data"], 0)] = slot_of[_topic_address(log["topics"][2])]
-        if p.reveal_window > 1 and any(len(r.revealed) < len(r.slots) for r in chunk):
+        self._stage("revealOutput", batch.reveals, "OutputRevealed", len(batch.reveals))
+        if batch.silent and self.params.reveal_window > 1:
             # Let the silent nodes' reveal deadline pass so the next call moves those rounds on.
-            self.rpc.mine(p.reveal_window - 1)
+            self.rpc.mine(self.params.reveal_window - 1)
+        self._stage("commitScores", batch.score_commits, "ScoresCommitted", len(batch.score_commits))
+        self._stage("revealScores", batch.score_reveals, "ScoresRevealed", len(batch.score_reveals))
+        block, _ = self._stage("settle", batch.settles, "RoundSettled", len(chunk))
+        return self.rpc.logs(self.poq, block, [self.abi.topic[e] for e in _PAYOUT_EVENTS])
 
-        plans = []  # (round id, member, chain-order scores, cost, salt)
-        for rid, r in zip(ids, chunk):
-            if not r.revealed:
-                continue  # no output revealed: the contract draws no committee
-            for j, m in enumerate(r.committee):
-                by_slot = dict(zip(r.revealed, m.scores))
-                scores = [by_slot[order[rid][idx]] for idx in range(len(r.revealed))]
-                plans.append((rid, j, scores, m.cost, new_salt()))
-        score_commits = [Tx(self.members[j], poq, sel["commitScores"] + _uint(rid) + scores_commitment(
-            self.chain_id, poq, rid, self.members[j], scores, cost, salt),
-            250_000 + _DRAW_GAS * len(self.members))  # the first one draws the committee after a silent reveal
-            for rid, j, scores, cost, salt in plans]
-        self._stage("commitScores", score_commits, "ScoresCommitted", len(plans))
-        score_reveals = [Tx(self.members[j], poq, sel["revealScores"] + encode(
-            ["uint256", "uint64[]", COST, "bytes32"], [rid, scores, cost.as_tuple(), salt]),
-            400_000 + 60_000 * len(scores)) for rid, j, scores, cost, salt in plans]
-        self._stage("revealScores", score_reveals, "ScoresRevealed", len(plans))
+    def _check(self, chunk: Sequence[SimRound], ids: list[int], logs: list[dict],
+               want: list[RoundOutcome]) -> list[RoundOutcome]:
+        """The chunk's settlements decoded from the settle block's logs, checked against the model's."""
+        got = self._outcomes(logs, ids)
+        _compare(chunk, got, want)
+        return got
 
-        settles = [Tx(self.requester, poq, sel["settle"] + _uint(rid),
-                      400_000 + 150_000 * (len(r.slots) + len(r.committee))) for rid, r in zip(ids, chunk)]
-        block, _ = self._stage("settle", settles, "RoundSettled", len(chunk))
-        return self._outcomes(block, ids)
-
-    def _outcomes(self, block: int, ids: list[int]) -> list[RoundOutcome]:
+    def _outcomes(self, logs: list[dict], ids: list[int]) -> list[RoundOutcome]:
         """Every round's payouts, decoded from the settle block's logs into the model's ``Settlement``."""
-        t = self.abi.topic
-        logs = self.rpc.logs(self.poq, block, [t["InferencePaid"], t["EvaluatorPaid"], t["Slashed"],
-                                               t["RoundSettled"]])
         inference: dict[int, list[InferencePayout]] = defaultdict(list)
         evaluators: dict[int, list[EvaluatorPayout]] = defaultdict(list)
         slashes: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        compensation: dict[int, list[tuple[str, int]]] = defaultdict(list)
         settled: dict[int, tuple[int, int]] = {}
         for log in logs:
-            topic, rid, data = log["topics"][0], int(log["topics"][1], 16), log["data"]
-            if topic == t["RoundSettled"]:
-                settled[rid] = (_word(data, 0), _word(data, 1))
-                continue
-            label = self.label[_topic_address(log["topics"][2])]
-            if topic == t["Slashed"]:
-                slashes[rid].append((label, _word(data, 0)))
-                continue
-            words = (_word(data, k) for k in range(4))  # score, cost, reward, amount
-            if topic == t["InferencePaid"]:
-                inference[rid].append(InferencePayout(label, *words))
+            name, a = self.abi.log(log)
+            rid = a["roundId"]
+            if name == "RoundSettled":
+                settled[rid] = (a["paid"], a["refund"])
+            elif name == "Slashed":
+                slashes[rid].append((self.label[a["node"]], a["amount"]))
+            elif name == "Compensated":
+                compensation[rid].append((self.label[a["node"]], a["amount"]))
+            elif name == "InferencePaid":
+                inference[rid].append(InferencePayout(self.label[a["node"]], a["quality"], a["cost"], a["reward"],
+                                                      a["amount"]))
             else:
-                evaluators[rid].append(EvaluatorPayout(label, *words))
-        return [outcome(Settlement(tuple(inference[rid]), tuple(evaluators[rid]), tuple(slashes[rid]), *settled[rid]))
+                evaluators[rid].append(EvaluatorPayout(self.label[a["evaluator"]], a["agreement"], a["cost"],
+                                                       a["reward"], a["amount"]))
+        missing = [rid for rid in ids if rid not in settled]
+        if missing:
+            raise StageFailed(f"settle: no RoundSettled log for rounds {missing[:3]}...")
+        return [outcome(Settlement(tuple(inference[rid]), tuple(evaluators[rid]), tuple(slashes[rid]),
+                                   *settled[rid], compensation=tuple(compensation[rid])))
                 for rid in ids]
 
 
 def _compare(chunk: Sequence[SimRound], got: list[RoundOutcome], want: list[RoundOutcome]) -> None:
     """Raise ``SimulationMismatch`` naming every round the chain settled differently from the model."""
-    bad = [(r.index, g, w) for r, g, w in zip(chunk, got, want) if g != w]
+    bad = [(r.index, g, w) for r, g, w in zip(chunk, got, want, strict=True) if g != w]
     if bad:
         detail = "\n".join(f"round {i}: chain {g}\n          model {w}" for i, g, w in bad[:3])
         raise SimulationMismatch(f"{len(bad)} of {len(chunk)} rounds settled differently on chain than in the "

@@ -99,8 +99,10 @@ class RoundOutcome:
     inference: tuple[Paid, ...]  # revealed slots, by slot index
     evaluators: tuple[Paid, ...]  # revealed members, by member index
     slashes: tuple[tuple[str, int], ...]  # (account label, wei), sorted
-    paid: int
+    paid: int  # payouts and compensation
     refund: int
+    # Shares of a forfeited pool (no member scored, or a withheld reference): (account label, wei), sorted.
+    compensation: tuple[tuple[str, int], ...] = ()
 
 
 # Reports progress: (rounds done, rounds in all).

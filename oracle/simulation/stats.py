@@ -4,6 +4,7 @@ A node here is a profile identity (a model or an evaluator), however many
 slots or committee seats it filled. Every seat it filled in a round is one
 play: a revealed output or a revealed score list earns its reward (WAD / 1e18,
 as the paper reports it); a committed-and-silent output earns 0 and a slash.
+Paid wei counts compensation (a share of a forfeited pool) with the payouts.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Sequence
 
 from oracle.params import WAD
 from oracle.simulation.engine import RoundOutcome, SimRound
-from oracle.simulation.reference_backend import slot_label
+from oracle.simulation.reference_backend import member_label, slot_label
 
 INFERENCE, EVALUATOR = "inference", "evaluator"
 
@@ -51,6 +52,7 @@ def collect(rounds: Sequence[SimRound], outcomes: Sequence[RoundOutcome]) -> dic
     for r, o in zip(rounds, outcomes, strict=True):
         paid = {p.index: p for p in o.inference}
         slashed = dict(o.slashes)
+        compensated = dict(o.compensation)
         for i, s in enumerate(r.slots):
             node = plays.setdefault(s.model, Plays(INFERENCE))
             p = paid.get(i)
@@ -59,6 +61,7 @@ def collect(rounds: Sequence[SimRound], outcomes: Sequence[RoundOutcome]) -> dic
                 node.scores.append(p.score / WAD)
                 node.costs.append(p.cost / WAD)
                 node.paid_wei += p.amount
+            node.paid_wei += compensated.get(slot_label(i), 0)
             node.slashed_wei += slashed.get(slot_label(i), 0)
         for p in o.evaluators:
             node = plays.setdefault(r.committee[p.index].evaluator, Plays(EVALUATOR))
@@ -66,6 +69,12 @@ def collect(rounds: Sequence[SimRound], outcomes: Sequence[RoundOutcome]) -> dic
             node.scores.append(p.score / WAD)
             node.costs.append(p.cost / WAD)
             node.paid_wei += p.amount
+        for j, m in enumerate(r.committee):  # compensation, and the slash of a member that did not do its part
+            label = member_label(j)
+            if label in compensated or label in slashed:
+                node = plays.setdefault(m.evaluator, Plays(EVALUATOR))
+                node.paid_wei += compensated.get(label, 0)
+                node.slashed_wei += slashed.get(label, 0)
     return dict(sorted(plays.items(), key=lambda kv: (kv[1].role != INFERENCE, kv[0])))
 
 

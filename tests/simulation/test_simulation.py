@@ -14,7 +14,7 @@ from rich.console import Console
 from oracle.commands import simulate as simulate_command
 from oracle.params import WAD, Aggregation, Params
 from oracle.simulation.adversary import Settlements, compare
-from oracle.simulation.anvil_backend import AnvilBackend
+from oracle.simulation.anvil_backend import AnvilBackend, SimulationMismatch
 from oracle.simulation.engine import SimulationConfig, build_rounds, draw_rounds
 from oracle.simulation.profile_pool import ProfileError, load_pool
 from oracle.simulation.reference_backend import ReferenceBackend
@@ -29,12 +29,13 @@ def _params(pool, slots: int = 5, **changes) -> Params:
     return base.with_(inference_cost=inf, evaluator_cost=ev, **changes)
 
 
-@pytest.mark.parametrize(("scenario", "rounds"), [("honest", 240), ("never-reveal", 60), ("lazy-node", 60)])
-def test_anvil_and_reference_pay_the_same_wei_every_round(profile: Path, scenario: str, rounds: int):
+@pytest.mark.parametrize(("scenario", "rounds", "slots"),
+                         [("honest", 240, 5), ("never-reveal", 60, 5), ("lazy-node", 60, 5), ("never-reveal", 30, 1)])
+def test_anvil_and_reference_pay_the_same_wei_every_round(profile: Path, scenario: str, rounds: int, slots: int):
     pool = load_pool(profile)
-    draws = draw_rounds(pool, SimulationConfig(rounds=rounds, seed=11))
+    draws = draw_rounds(pool, SimulationConfig(rounds=rounds, slots=slots, seed=11))
     played = build_rounds(pool, draws, scenarios(pool)[scenario], seed=11)
-    params = _params(pool, aggregation=Aggregation.MEDIAN)
+    params = _params(pool, slots=slots, aggregation=Aggregation.MEDIAN)
     reference = ReferenceBackend().run(played, params)
     # Several blocks' worth of rounds, so rounds from different chunks are covered too.
     backend = AnvilBackend(rounds_per_block=100)
@@ -42,12 +43,33 @@ def test_anvil_and_reference_pay_the_same_wei_every_round(profile: Path, scenari
     assert len(chain) == len(reference) == rounds
     for k, (c, r) in enumerate(zip(chain, reference)):
         assert c == r, f"round {k}"
-    assert backend.stats["transactions"] > rounds * 10
+    assert backend.stats["transactions"] > rounds * 2 * slots  # open, n commits, reveals, K scores each way, settle
     assert all(o.paid + o.refund == 10**18 for o in chain)
     assert sum(p.amount for o in chain for p in o.inference) > 0
+    # Exactly the silent slots are slashed, by the full amount (each stays staked above it); no member is:
+    # every member committed and revealed.
+    for o, r in zip(chain, played):
+        assert o.slashes == tuple((f"slot-{i}", params.slash_amount) for i, s in enumerate(r.slots) if not s.reveals)
     if scenario == "never-reveal":
-        assert all(o.slashes for o in chain)
-        assert all(amount == params.slash_amount for o in chain for _, amount in o.slashes)
+        assert sum(len(o.slashes) for o in chain) >= rounds // 3
+    if slots == 1:
+        # A round whose only node stayed silent draws no committee: nothing paid, the budget refunded.
+        empty = [o for o, r in zip(chain, played) if not r.revealed]
+        assert empty and all(not o.evaluators and o.paid == 0 for o in empty)
+
+
+def test_scores_reach_the_contract_in_ascending_address_order(profile: Path, monkeypatch):
+    """The check can fail: scores sent in slot order, not in the outputs' address order, pay other wei."""
+    pool = load_pool(profile)
+    played = build_rounds(pool, draw_rounds(pool, SimulationConfig(rounds=20, seed=2)), scenarios(pool)["honest"], 2)
+    params = _params(pool)
+    reference = ReferenceBackend().run(played, params)
+    # Any order of the accounts settles to the same wei, as long as every score follows its output.
+    assert ReferenceBackend(slot_order=[4, 2, 0, 1, 3], member_order=[2, 0, 1]).run(played, params) == reference
+    monkeypatch.setattr("oracle.simulation.anvil_backend.chain_scores",
+                        lambda r, j, outputs: r.committee[j].scores)
+    with pytest.raises(SimulationMismatch, match="rounds settled differently"):
+        AnvilBackend().run(played, params)
 
 
 def test_the_better_cheaper_model_earns_more_and_beta_favours_the_cheaper(make_profile):
