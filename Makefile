@@ -16,10 +16,30 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The Python set is frozen in requirements.lock (pip freeze of a working install).
-$(VENV)/.installed: pyproject.toml requirements.lock
+# llama-cpp-python compiles llama.cpp when it installs, by default for the CPU it builds on
+# (-march=native), and pip caches that wheel: on a machine with another CPU it dies with
+# "Illegal instruction". So it is built without the pip cache for x86-64-v3 (AVX2, FMA, F16C:
+# any x86 server CPU of the last decade), kept in a cache of its own named for those flags (a
+# fresh clone on the same machine reuses it; a fresh machine builds it, about 5 minutes), and
+# installed from .whl/.
+LLAMA_CPP := llama-cpp-python==0.3.36
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_CACHE := $(HOME)/.cache/poq/wheels/llama-cpp-python-0.3.36-x86-64-v3
+.whl/.built: requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements.lock -e .
+	ls $(LLAMA_CACHE)/llama_cpp_python-*.whl >/dev/null 2>&1 || { \
+		rm -rf $(LLAMA_CACHE).tmp && mkdir -p $(LLAMA_CACHE).tmp && \
+		CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip wheel --quiet --disable-pip-version-check --no-cache-dir \
+			--no-deps -c requirements.lock -w $(LLAMA_CACHE).tmp "$(LLAMA_CPP)" && \
+		rm -rf $(LLAMA_CACHE) && mv $(LLAMA_CACHE).tmp $(LLAMA_CACHE); }
+	rm -rf .whl && mkdir -p .whl && cp $(LLAMA_CACHE)/llama_cpp_python-*.whl .whl/
+	touch $@
+
+# The Python set is frozen in requirements.lock (pip freeze of a working install).
+$(VENV)/.installed: pyproject.toml requirements.lock .whl/.built
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .whl/llama_cpp_python-*.whl
+	$(BIN)/pip install --quiet --disable-pip-version-check --find-links .whl -c requirements.lock -e .
 	touch $@
 
 # slither (static analysis of contracts/, gated by tests/contract/test_slither.py)
