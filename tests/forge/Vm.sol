@@ -21,6 +21,20 @@ interface Vm {
     function deployCode(string calldata artifactPath, bytes calldata constructorArgs) external returns (address deployed);
     function assume(bool condition) external pure;
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
+    // The adversarial campaign (tests/forge/invariant/): events of a settlement, its JSON line for
+    // the Python reference model, and the block number as the EVM sees it (via-IR may cache `block.number`).
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
+    function writeLine(string calldata path, string calldata data) external;
+    function envOr(string calldata name, string calldata defaultValue) external view returns (string memory value);
+    function toString(address value) external pure returns (string memory);
+    function toString(uint256 value) external pure returns (string memory);
+    function getBlockNumber() external view returns (uint256 height);
 }
 
 /// @notice The cheatcode address (`address(uint160(uint256(keccak256("hevm cheat code"))))`) and assertions.
