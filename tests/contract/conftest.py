@@ -17,7 +17,7 @@ from oracle.commitments import reference_commitment
 from oracle.params import Params, Role
 from oracle.rounds import task_hash
 
-from .harness import EVALUATORS, INFERENCE, OUTSIDER, OWNER, REQUESTER, FastClient, RoundPlay
+from .harness import EVALUATORS, INFERENCE, OUTSIDER, OWNER, REFERENCE_SALT, REQUESTER, FastClient, RoundPlay
 
 ETH = 10**18
 
@@ -78,17 +78,16 @@ OpenRound = Callable[..., RoundPlay]
 
 @pytest.fixture
 def open_round(client, requester) -> OpenRound:
-    """Opens a round on the module's PoQ; returns a ``RoundPlay`` to drive it."""
+    """Opens a round on the module's PoQ, under its current parameter version; returns a ``RoundPlay``."""
 
     def open_(slots: int = 3, committee_size: int = 3, budget: int = ETH, reference: str | None = None,
-              ref_salt: bytes = b"\x11" * 32) -> RoundPlay:
-        task = {"question": "Which NFL team won Super Bowl 50?", "round": client.next_round_id()}
-        th = task_hash(task)
+              ref_salt: bytes = REFERENCE_SALT) -> RoundPlay:
+        rid = client.next_round_id()
+        th = task_hash({"question": "Which NFL team won Super Bowl 50?", "round": rid})
         commitment = (reference_commitment(client.chain_id, client.address, requester.address, th,
                                            reference, ref_salt) if reference is not None else b"\x00" * 32)
         spec = TaskSpec(th, "data:application/json,{}", "qa", slots, committee_size, commitment)
-        rid = client.next_round_id()
-        receipt = client.transact(requester, "openRound", spec.as_tuple(), value=budget)
-        return RoundPlay(client, requester, rid, budget, int(receipt["blockNumber"], 16))
+        receipt = client.transact(requester, "openRound", spec.as_tuple(client.view("paramsVersion")), value=budget)
+        return RoundPlay(client, requester, rid, budget, int(receipt["blockNumber"], 16), th, reference, ref_salt)
 
     return open_

@@ -4,9 +4,12 @@
 
 The walk (seeded, so a failure replays) mixes every external call with random
 actors, rounds and arguments, valid or not: registration, top-ups, exits,
-opening, commits, honest and tampered reveals, references, scores, settlement,
-withdrawals, parameter changes and mined blocks. A reverted call must change
-nothing; a successful one must move value only between those three pots.
+opening (with dust budgets and stale parameter versions), commits (zero ones
+too), honest and tampered reveals, references, scores, settlement, withdrawals,
+parameter changes and mined blocks. A reverted call must change nothing; a
+successful one must move value only between those three pots. At the end every
+round is driven to Settled, and each settlement must equal the reference model
+(with the stakes it found) and each committee the sortition's draw.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ import pytest
 
 from oracle.chain import ContractRevert, TaskSpec
 from oracle.commitments import reference_commitment
-from oracle.ledger import build_rounds
+from oracle.ledger import stakes_at_settlement
 from oracle.params import WAD, Role, Stage
 from oracle.reward import Cost
 from oracle.rounds import task_hash
 
-from .harness import FastClient, RoundPlay
+from .harness import REFERENCE_SALT, FastClient, RoundPlay, check_settled
 
 ETH = 10**18
 STEPS = 200  # each walk: at least 200 random actions, the invariant checked after every one
@@ -42,7 +45,6 @@ class Walk:
         self.requesters, self.nodes, self.evaluators, self.spares = requesters, nodes, evaluators, spares
         self.everyone = [owner, *requesters, *nodes, *evaluators, *spares]
         self.plays: dict[int, RoundPlay] = {}
-        self.references: dict[int, str] = {}
         self.outcomes: Counter = Counter()
         self.log: list[str] = []
 
@@ -68,13 +70,14 @@ class Walk:
         th = task_hash({"walk": rid})
         reference = self.rng.choice([None, "Denver Broncos"])
         commitment = (reference_commitment(self.client.chain_id, self.client.address, requester.address, th,
-                                           reference, b"\x11" * 32) if reference else b"\x00" * 32)
-        budget = self.rng.choice([1, self.rng.randint(1, 5 * ETH)])
+                                           reference, REFERENCE_SALT) if reference else b"\x00" * 32)
+        floor = self.client.params(self.client.view("paramsVersion")).min_budget
+        budget = self.rng.choice([1, floor - 1, floor, self.rng.randint(floor, 5 * ETH), self.rng.randint(1, 5 * ETH)])
+        version = self.client.view("paramsVersion") - (self.rng.random() < 0.1)  # sometimes a stale version
         spec = TaskSpec(th, "data:,", "qa", self.rng.randint(1, 4), self.rng.randint(1, 3), commitment)
-        receipt = self.client.transact(requester, "openRound", spec.as_tuple(), value=budget)
-        self.plays[rid] = RoundPlay(self.client, requester, rid, budget, int(receipt["blockNumber"], 16))
-        if reference:
-            self.references[rid] = reference
+        receipt = self.client.transact(requester, "openRound", spec.as_tuple(version), value=budget)
+        self.plays[rid] = RoundPlay(self.client, requester, rid, budget, int(receipt["blockNumber"], 16), th,
+                                    reference)
 
     def _play(self, stage: Stage | None = None) -> RoundPlay:
         """Mostly a round whose stored stage is ``stage`` (if any is), otherwise any round."""
@@ -82,9 +85,9 @@ class Walk:
             self.open_round()
         rids = list(self.plays)
         if stage is not None and self.rng.random() < 0.85:
-            stored = self.client.views([("round", [rid]) for rid in rids])
-            in_stage = [rid for rid, (r, expired) in zip(rids, stored) if r[1] == stage and not expired]
-            expired = [rid for rid, (_, is_expired) in zip(rids, stored) if is_expired]
+            stored = self.client.rounds(rids)
+            in_stage = [rid for rid, r in zip(rids, stored) if r["stage"] == stage and not r["expired"]]
+            expired = [rid for rid, r in zip(rids, stored) if r["expired"]]
             if not in_stage and expired:  # poke a round past its deadline; it may land in ``stage``
                 rid = self.rng.choice(expired)
                 self.client.advance(self.plays[rid].requester, rid)
@@ -98,8 +101,11 @@ class Walk:
     def commit(self):
         play = self._play(Stage.COMMIT)
         fresh = [n for n in self.nodes + self.spares if n.address not in play.outputs]
+        node = self.rng.choice(fresh or self.nodes)
+        if self.rng.random() < 0.1:  # a zero commitment: refused, and it must take no slot
+            return self.client.commit_output(node, play.rid, b"\x00" * 32)
         cost = Cost(self.rng.randint(0, 10_000), self.rng.randint(0, 500), self.rng.randint(0, 8_000))
-        play.commit(self.rng.choice(fresh or self.nodes), f"out {self.rng.random()}", cost)
+        play.commit(node, f"out {self.rng.random()}", cost)
 
     def reveal(self):
         play = self._play(Stage.REVEAL)
@@ -114,7 +120,9 @@ class Walk:
 
     def reveal_reference(self):
         play = self._play(Stage.REFERENCE)
-        self.client.reveal_reference(play.requester, play.rid, self.references.get(play.rid, "?"), b"\x11" * 32)
+        if play.reference is not None and self.rng.random() < 0.9:
+            return play.reveal_reference()
+        self.client.reveal_reference(play.requester, play.rid, play.task_hash, "?", REFERENCE_SALT)  # a wrong one
 
     def commit_scores(self):
         play = self._play(Stage.SCORE_COMMIT)
@@ -123,7 +131,10 @@ class Walk:
         outputs = self.client.round(play.rid)["reveals"]
         scores = [self.rng.choice([0, WAD, self.rng.randint(0, WAD), self.rng.randint(0, WAD), WAD + 1])
                   for _ in range(outputs)]
-        play.commit_scores(self.rng.choice(pool), scores, Cost(self.rng.randint(0, 3_000), 100, 500))
+        member = self.rng.choice(pool)
+        if self.rng.random() < 0.1:  # a zero commitment: refused, and it must count for nothing
+            return self.client.commit_scores(member, play.rid, b"\x00" * 32)
+        play.commit_scores(member, scores, Cost(self.rng.randint(0, 3_000), 100, 500))
 
     def reveal_scores(self):
         play = self._play(Stage.SCORE_REVEAL)
@@ -145,7 +156,8 @@ class Walk:
 
     def set_params(self):
         min_stake = self.rng.choice([ETH // 2, ETH])
-        new = self.params.with_(min_stake=min_stake, slash_amount=self.rng.randint(0, min_stake), **WINDOWS)
+        new = self.params.with_(min_stake=min_stake, slash_amount=self.rng.randint(0, min_stake),
+                                min_budget=self.rng.choice([1, 10**15, ETH // 10]), **WINDOWS)
         self.client.transact(self.owner, "setParams", new.as_contract_tuple())
 
     def mine(self):
@@ -169,14 +181,18 @@ class Walk:
 
     def holdings(self) -> tuple[int, int]:
         """(PoQ's ETH balance, stakes + withdrawable balances + unsettled budgets)."""
-        addresses = [a.address for a in self.everyone]
-        rounds = list(range(1, self.client.next_round_id()))
-        values = self.client.views([("balances", [a]) for a in addresses] + [("nodes", [a]) for a in addresses]
-                                   + [("round", [rid]) for rid in rounds])
-        owed = sum(values[:len(addresses)])
-        staked = sum(node[3] for node in values[len(addresses):2 * len(addresses)])
-        unsettled = sum(r[0][11] + r[0][12] for r in values[2 * len(addresses):] if r[0][1] != Stage.SETTLED)
-        return self.client.eth_balance(self.client.address), owed + staked + unsettled
+        owed, nodes = self.client.owed_and_nodes([a.address for a in self.everyone])
+        rounds = self.client.rounds(range(1, self.client.next_round_id()))
+        unsettled = sum(r["budget"] for r in rounds if r["stage"] != Stage.SETTLED)
+        return (self.client.eth_balance(self.client.address),
+                sum(owed.values()) + sum(n["stake"] for n in nodes.values()) + unsettled)
+
+    def settle_everything(self) -> None:
+        """Drives every round still open to Settled (every round must get there)."""
+        for rid, play in self.plays.items():
+            if self.client.round(rid)["stage"] != Stage.SETTLED:
+                play.advance_to(Stage.SETTLEABLE)
+                play.settle()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -193,9 +209,31 @@ def test_balance_covers_stakes_balances_and_open_budgets(poq, client, params, ac
         held, owed = walk.holdings()
         assert held == owed, f"step {i} ({walk.log[-1]}): PoQ holds {held} wei but owes {owed}; " \
                              f"last steps {walk.log[-10:]}"
-    # The walk reached every corner that moves value, not only reverts.
+    # The walk reached every corner that moves value, not only reverts, and the refusals v2 added.
     for name in ("open_round", "commit", "reveal", "commit_scores", "reveal_scores", "settle", "withdraw"):
         assert walk.outcomes[name] > 0, f"seed {seed} never completed {name}: {dict(walk.outcomes)}"
-    settled = [r for r in build_rounds(client.events(from_block=first_block)).values() if r.settled]
-    assert settled and all(r.paid + r.refund == r.budget for r in settled)
-    assert any(r.slashes for r in settled) and any(r.evaluator_paid for r in settled)
+    for refusal in ("open_round reverted BudgetTooLow", "commit reverted ZeroCommitment"):
+        assert walk.outcomes[refusal] > 0, f"seed {seed} never tried {refusal}: {dict(walk.outcomes)}"
+
+    # Every round reaches Settled, and the pots still balance.
+    walk.settle_everything()
+    held, owed = walk.holdings()
+    assert held == owed
+    assert all(r["stage"] == Stage.SETTLED for r in client.rounds(list(walk.plays)))
+    # Every settlement equals the reference model with the stakes it found; every committee is the
+    # sortition's draw (so never an under-staked, late or exiting evaluator), no seat or slot held twice.
+    events = client.events(from_block=0)
+    stakes = stakes_at_settlement(events)
+    settled = []
+    for rid, play in walk.plays.items():
+        settlement, model_input = check_settled(client, rid, stakes[rid], first_block)
+        settled.append(settlement)
+        r = client.round(rid)
+        committed = [e["args"]["node"] for e in play.events("OutputCommitted")]
+        assert len(committed) == len(set(committed)) == r["commits"] <= r["slots"]
+        committee = play.committee()
+        assert len(committee) == len(set(committee)) == r["drawn"] <= r["committee_size"]
+        if committee:
+            assert play.predicted_committee() == committee
+    assert any(s.slashes for s in settled) and any(s.evaluators for s in settled)
+    assert any(s.compensation for s in settled)

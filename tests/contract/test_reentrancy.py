@@ -18,7 +18,8 @@ def attacker(request, project, poq, client, owner):
     """A ReentrantReceiver that opened a round which refunded it ``BUDGET``."""
     receiver = project.ReentrantReceiver.deploy(poq.address, request.param, sender=owner)
     rid = client.next_round_id()
-    receiver.openRound(TaskSpec(b"\x01" * 32, "data:,", "qa", 1, 1).as_tuple(), sender=owner, value=BUDGET)
+    task = TaskSpec(b"\x01" * 32, "data:,", "qa", 1, 1).as_tuple(poq.paramsVersion())
+    receiver.openRound(task, sender=owner, value=BUDGET)
     client.advance_to(owner, rid, {Stage.SETTLEABLE})  # nobody commits: the whole budget is refunded
     client.settle(owner, rid)
     assert client.balance_of(receiver.address) == BUDGET

@@ -6,33 +6,53 @@ import pytest
 
 from oracle.params import Role, Stage
 
-from .harness import land_next_tx_at, reverts_with
+from .harness import SPARE, fast_reverts_with, land_next_tx_at, reverts_with
 
 ETH = 10**18
-SPARE = (16, 17, 18)  # accounts no fixture registers
 
 
 @pytest.mark.parametrize("role", [Role.INFERENCE, Role.EVALUATOR], ids=["inference", "evaluator"])
 def test_register_stakes_and_records_the_role(poq, client, accounts, role):
     node = accounts[SPARE[0]]
     before = client.eth_balance(poq.address)
-    evaluators_before = client.contract.functions.evaluatorSet().call()
+    evaluators_before = client.view("evaluatorSet")
     tx = poq.register(int(role), sender=node, value=2 * ETH)
-    assert [(e.node, e.role, e.stake) for e in tx.events.filter(poq.NodeRegistered)] == [(node.address, role,
-                                                                                           2 * ETH)]
-    assert client.node(node.address) == {"role": role, "pending_rounds": 0, "exitable_at": 0,
-                                             "stake": 2 * ETH}
+    # Drawable only for rounds opened after the block it registered in.
+    assert [(e.node, e.role, e.stake, e.activeAt) for e in tx.events.filter(poq.NodeRegistered)] == [
+        (node.address, role, 2 * ETH, tx.block_number + 1)]
+    set_index = len(evaluators_before) + 1 if role == Role.EVALUATOR else 0
+    assert client.node(node.address) == {"role": role, "set_index": set_index, "pending_rounds": 0,
+                                         "active_at": tx.block_number + 1, "exitable_at": 0, "recent_at": 0,
+                                         "stake": 2 * ETH}
     assert client.eth_balance(poq.address) == before + 2 * ETH
     expected_set = evaluators_before + ([node.address] if role == Role.EVALUATOR else [])
-    assert client.contract.functions.evaluatorSet().call() == expected_set
+    assert client.view("evaluatorSet") == expected_set
 
 
 def test_add_stake(poq, client, inference_nodes, params):
+    """A top-up is dated: the stake it adds (with every earlier top-up) is left out of the draw weight of
+    rounds opened until its block."""
     node = inference_nodes[0]
     tx = poq.addStake(sender=node, value=3)
     assert [(e.node, e.amount, e.stake) for e in tx.events.filter(poq.StakeAdded)] == [
         (node.address, 3, params.min_stake + 3)]
     assert client.node(node.address)["stake"] == params.min_stake + 3
+    assert (client.node(node.address)["recent_at"], client.view("recentStake", node.address)) == (
+        tx.block_number, 3)
+    tx = poq.addStake(sender=node, value=4)
+    assert (client.node(node.address)["recent_at"], client.view("recentStake", node.address)) == (
+        tx.block_number, 7)
+
+
+def test_stake_above_uint96_is_refused(poq, client, accounts, inference_nodes):
+    node, rich = inference_nodes[0], accounts[SPARE[1]]
+    client.rpc("anvil_setBalance", [rich.address, hex(2**98)])
+    client.rpc("anvil_setBalance", [node.address, hex(2**98)])
+    with reverts_with("StakeTooHigh", stake=2**96):
+        poq.register(int(Role.EVALUATOR), sender=rich, value=2**96)
+    stake = client.node(node.address)["stake"]
+    with fast_reverts_with(client, "StakeTooHigh", stake=stake + 2**96 - 1):
+        client.transact(node, "addStake", value=2**96 - 1)
 
 
 def test_register_twice_reverts(poq, client, inference_nodes):
@@ -70,7 +90,11 @@ def test_exit_with_unbonding(poq, client, evaluators, params):
     tx = poq.requestExit(sender=node)
     (requested,) = tx.events.filter(poq.ExitRequested)
     assert requested.exitableAt == tx.block_number + params.unbonding_blocks
-    assert sorted(client.contract.functions.evaluatorSet().call()) == sorted(others)
+    assert sorted(client.view("evaluatorSet")) == sorted(others)
+    # The last of the set took the leaver's place, and its index follows it.
+    assert [client.node(a)["set_index"] for a in client.view("evaluatorSet")] == list(
+        range(1, len(others) + 1))
+    assert client.node(node.address)["set_index"] == 0
     with reverts_with("NodeExiting", node=node.address):
         poq.requestExit(sender=node)
 
@@ -86,7 +110,7 @@ def test_exit_with_unbonding(poq, client, evaluators, params):
     assert client.eth_balance(node.address) - eth_before == params.min_stake - tx.total_fees_paid
     # Having left, it may join again.
     poq.register(int(Role.EVALUATOR), sender=node, value=params.min_stake)
-    assert node.address in client.contract.functions.evaluatorSet().call()
+    assert node.address in client.view("evaluatorSet")
 
 
 def test_exit_waits_for_pending_rounds(poq, client, open_round, inference_nodes, params, requester):
