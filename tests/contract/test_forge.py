@@ -79,13 +79,17 @@ def run_campaign(suite: str, tmp_path, *, match_test: str | None = None, env: di
     started = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=TIMEOUT_S)
     elapsed = time.monotonic() - started
-    start = proc.stdout.find("{")
-    assert start >= 0, f"forge printed no JSON (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    try:
-        report = json.loads(proc.stdout[start:])
-    except json.JSONDecodeError as exc:
-        raise AssertionError(f"forge's JSON did not parse ({exc}):\n{proc.stderr[-3000:]}") from exc
-    assert suite in report, f"forge ran no {suite} (suites: {sorted(report)}):\n{proc.stderr[-3000:]}"
+    # forge streams one JSON line per invariant failure as it happens, then the report object.
+    reports = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                reports.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    report = next((r for r in reversed(reports) if suite in r), None)
+    assert report is not None, (f"forge printed no report for {suite} (exit {proc.returncode}):\n"
+                                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return report[suite]["test_results"], elapsed
 
 
