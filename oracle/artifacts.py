@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from pathlib import Path
 from dataclasses import dataclass
 
 from oracle.toolchain import ROOT, SOLC_JS, ToolchainError
@@ -29,8 +30,15 @@ class Artifact:
     deployed_bytecode: str
 
 
+def contract_sources() -> list[Path]:
+    """The project's Solidity files under ``contracts/``, not the tools' hidden caches there
+    (ape unpacks its dependencies into ``contracts/.cache/``)."""
+    return sorted(p for p in CONTRACTS.rglob("*.sol")
+                  if not any(part.startswith(".") for part in p.relative_to(CONTRACTS).parts))
+
+
 def _sources() -> dict[str, dict]:
-    files = sorted(CONTRACTS.rglob("*.sol"))
+    files = contract_sources()
     if not files:
         raise ToolchainError(f"no Solidity sources under {CONTRACTS}")
     return {str(p.relative_to(ROOT)): {"content": p.read_text()} for p in files}

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from oracle.artifacts import contract_sources
 from oracle.toolchain import ROOT, install_solc
 
 CONTRACTS = ROOT / "contracts"
@@ -120,7 +121,7 @@ def test_every_contract_is_a_target():
     """slither's target is the top level of contracts/: a contract in a new subfolder would go unanalysed."""
     stray = [
         str(p.relative_to(ROOT))
-        for p in CONTRACTS.rglob("*.sol")
+        for p in contract_sources()
         if p.parent != CONTRACTS and not any(p.is_relative_to(skip) for skip in NOT_ANALYSED)
     ]
     if stray:
