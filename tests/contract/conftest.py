@@ -8,6 +8,7 @@ the calls under test go through ape, whose reverts carry the custom error.
 
 from __future__ import annotations
 
+import subprocess
 from typing import Callable
 
 import pytest
@@ -16,6 +17,7 @@ from oracle.chain import TaskSpec
 from oracle.commitments import reference_commitment
 from oracle.params import Params, Role
 from oracle.rounds import task_hash
+from oracle.toolchain import ROOT, install_solc, tool
 
 from .harness import EVALUATORS, INFERENCE, OUTSIDER, OWNER, REFERENCE_SALT, REQUESTER, FastClient, RoundPlay
 
@@ -91,3 +93,13 @@ def open_round(client, requester) -> OpenRound:
         return RoundPlay(client, requester, rid, budget, int(receipt["blockNumber"], 16), th, reference, ref_salt)
 
     return open_
+
+
+@pytest.fixture(scope="session")
+def forge_built() -> None:
+    """Every forge artifact, built once: the campaign and the hole tests deploy PoQ and PoQV1 from their
+    artifacts (``vm.deployCode``), and a filtered ``forge test`` compiles only what its own files import."""
+    proc = subprocess.run([tool("forge"), "build", "--use", str(install_solc())], cwd=ROOT,
+                          capture_output=True, text=True, timeout=3600)
+    assert proc.returncode == 0, f"forge build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+

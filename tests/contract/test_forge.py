@@ -103,7 +103,7 @@ def summary(results: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def v2(tmp_path_factory):
+def v2(tmp_path_factory, forge_built):
     """The campaign against contracts/PoQ.sol, with its settlement log."""
     LOG.parent.mkdir(parents=True, exist_ok=True)
     LOG.unlink(missing_ok=True)
@@ -116,7 +116,7 @@ def v2(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def v1(tmp_path_factory):
+def v1(tmp_path_factory, forge_built):
     """The campaign against the contract of dff63f8 (its failures are not shrunk: the reason is what counts)."""
     pattern = "^(" + "|".join(name.removesuffix("()") for name in LEGACY_INVARIANTS) + ")"
     results, elapsed = run_campaign(V1, tmp_path_factory.mktemp("forge-v1"), match_test=pattern,

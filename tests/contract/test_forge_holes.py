@@ -41,7 +41,7 @@ def expected_tests() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, dict]:
+def results(forge_built) -> dict[str, dict]:
     """forge's JSON results of tests/forge/holes, by suite (``-vv``: with console logs)."""
     proc = subprocess.run(
         [
