@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -22,6 +23,7 @@ from typing import Sequence
 from oracle.errors import UsageError
 from oracle.profile import EvaluatorCost, ProfileRecord, append_records, read_records
 from oracle.tasks import Task, load_tasks
+from oracle.toolchain import ROOT
 
 RECORDS = "records.jsonl"
 RUN_FILE = "run.json"
@@ -57,10 +59,16 @@ class EvalConfig:
         return self.max_new_tokens or MAX_NEW_TOKENS[task.kind]
 
     def to_json(self) -> str:
+        """The run as JSON, every path relative to the project, so a profile never names the machine it
+        was recorded on (the shared data beside a checkout becomes ``../shared/data/...``)."""
         d = asdict(self)
-        d["out"] = str(self.out)
-        d["data"] = [str(p) if p else None for p in self.data]
+        d["out"] = _project_relative(self.out)
+        d["data"] = [_project_relative(p) if p else None for p in self.data]
         return json.dumps(d, indent=2)
+
+
+def _project_relative(path: Path) -> str:
+    return os.path.relpath(Path(path).resolve(), ROOT)
 
 
 class Progress:
