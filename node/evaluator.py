@@ -83,6 +83,12 @@ class EvaluatorRole(CommitRevealRole):
             self.log.warning("round %d: the %s stage closed before this node could score: %s", round_id,
                              Stage.SCORE_COMMIT.name, self.missed_commit(round_id, state))
             return None
+        short = self.stake_short(state)
+        if short is not None:  # the record stays ``drawn``: a top-up before the deadline still saves the round
+            self.log.error("round %d: drawn, but the %s: the contract will refuse this node's commit and slash "
+                           "its absence unless the stake is topped up before the ScoreCommit deadline", round_id,
+                           short)
+            return None
         record = round_record(self.client, round_id, self.opened_block(round_id, rec))
         if len(record.outputs) != state["reveals"]:
             raise RuntimeError(f"round {round_id}: read {len(record.outputs)} revealed outputs from the events, "

@@ -8,7 +8,16 @@ Handlers are idempotent: each reads the round's state from the chain and its
 own store and acts only if the action has not happened yet.
 
 RPC faults are retried with backoff (``node.rpc``); a contract revert is logged
-with the custom error decoded and the daemon goes on with the next event.
+with the custom error decoded and the daemon goes on with the next event. A
+store write the disk refuses (full) is waited out the same way: nothing was
+sent for a record that was never written.
+
+Each poll checks that the deploy block still has the hash the daemon started
+with. A devnet torn down and deployed again reuses the address and chain id,
+and its rounds 1, 2, ... are not the old ones: the daemon stops
+(``DeploymentChanged``: logged, and ``poq`` exits with code 2) before handling any of their events, and a
+restart (by hand, or its supervisor) follows the new deployment with a new
+store.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from collections import defaultdict
 from typing import Callable
 
 from eth_account.signers.local import LocalAccount
+from web3.exceptions import BlockNotFound
 
 from node.rpc import describe, is_transient, retry
 from node.store import Store
@@ -30,12 +40,18 @@ Handler = Callable[[dict], None]
 Hook = Callable[[], None]
 
 
+class DeploymentChanged(ChainError):
+    """The deploy block's hash changed under a running daemon: the chain was replaced (redeployed)."""
+
+
 class Daemon:
     """Follows one PoQ contract for one account and runs the role's handlers."""
 
     def __init__(self, name: str, client: PoQClient, account: LocalAccount, store: Store, start_block: int,
-                 log: logging.Logger, poll_interval: float = 0.5) -> None:
+                 log: logging.Logger, poll_interval: float = 0.5, deploy_hash: str | None = None) -> None:
         self.name = name
+        self.deploy_hash = deploy_hash
+        self.locks: list = []  # held for the daemon's life (``ProcessLock``s), released on exit
         self.client = client
         self.account = account
         self.store = store
@@ -86,6 +102,21 @@ class Daemon:
     def _retry(self, fn: Callable[[], None], what: str) -> None:
         retry(fn, what, self.log, self.stop_event, on_transient=self._resync)
 
+    def check_deployment(self) -> None:
+        """Raise ``DeploymentChanged`` if the deploy block's hash is not the one this daemon started with."""
+        if self.deploy_hash is None:
+            return
+        try:
+            actual: str | None = self.client.block_hash(self.start_block)
+        except BlockNotFound:
+            actual = None
+        if actual != self.deploy_hash:
+            raise DeploymentChanged(
+                f"the chain was replaced under this daemon: block {self.start_block} now has hash "
+                f"{actual or '(none: the chain is shorter)'}, not {self.deploy_hash} (a devnet torn down and "
+                f"deployed again?): stopping before acting on the new chain; restart the daemon to follow the "
+                f"new deployment (its store is a new file, this one keeps the old deployment's rounds)")
+
     def poll(self) -> None:
         """Hand every event between the cursor and the chain head to its handlers, then move the cursor.
 
@@ -96,6 +127,7 @@ class Daemon:
         cursor = self.store.cursor()
         if cursor is None:
             cursor = self.start_block - 1
+        self.check_deployment()
         if head < cursor:
             if len(self.client.w3.eth.get_code(self.client.address)) == 0:
                 raise ChainError(f"the chain was reset: no contract at {self.client.address} any more "
@@ -106,16 +138,29 @@ class Daemon:
             return
         while cursor < head and not self.stop_event.is_set():
             to_block = min(head, cursor + MAX_LOG_RANGE)
-            for ev in self.client.events(cursor + 1, to_block):
+            events = self.client.events(cursor + 1, to_block)
+            self.check_deployment()  # the events were read from the chain this daemon started on
+            for ev in events:
                 for handler in self._handlers.get(ev["event"], ()):
                     self.guarded(f"{ev['event']} at block {ev['block']}", lambda h=handler, e=ev: h(e))
             self.store.set_cursor(to_block)
             cursor = to_block
 
     def run(self) -> None:
-        """Start-up hooks, then poll and tick until SIGTERM or SIGINT."""
+        """Start-up hooks, then poll and tick until SIGTERM or SIGINT; ``DeploymentChanged`` stops it."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop_event.set())
+        try:
+            self._run()
+        except DeploymentChanged as exc:
+            self.log.error("%s", exc)
+            raise
+        finally:
+            self.store.close()
+            for lock in self.locks:
+                lock.release()
+
+    def _run(self) -> None:
         for hook in self._startup:
             self._retry(lambda h=hook: self.guarded(f"start-up {h.__name__}", h), "resuming from the store")
         self.log.info("ready: %s follows PoQ %s on chain %d from block %d", self.account.address,

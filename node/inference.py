@@ -75,6 +75,10 @@ class InferenceRole(CommitRevealRole):
             self.log.info("round %d: not taking it (stage %s, %d/%d slots committed)", round_id,
                           Stage(state["stage"]).name, state["commits"], state["slots"])
             return None
+        short = self.stake_short(state)
+        if short is not None:
+            self.log.info("round %d: not taking it: %s", round_id, short)
+            return None
         dust = self.dust(round_id, state)
         if dust is not None:
             self.log.info("round %d: not taking it, a dust round: %s", round_id, dust)

@@ -86,7 +86,10 @@ class Requester:
         def resume() -> None:
             pending = self.store.pending(prefix="job:")
             if pending:
-                self.log.info("resuming %d round(s) from the store", len(pending))
+                # A run killed part-way and started again with the same --rounds finishes what it opened
+                # first: the jobs it resumes count toward this run's rounds, not on top of them.
+                self.opened_this_run += len(pending)
+                self.log.info("resuming %d round(s) from the store (they count toward --rounds)", len(pending))
 
         @d.on_tick
         def drive() -> None:
@@ -186,14 +189,16 @@ class Requester:
         paid, refund = ev["args"]["paid"], ev["args"]["refund"]
         compensated = sum(e["args"]["amount"] for e in events if e["event"] == "Compensated")
         slashes = sum(e["event"] == "Slashed" for e in events)
+        # Withdraw the refund before the job is done: an RPC fault here retries this step (the balance
+        # is read first, so nothing is sent twice); marked done first, the refund would wait for the next round.
+        owed = self.client.balance_of(self.account.address)
+        if owed:
+            self.client.withdraw(self.account)
         self.store.update(rec, SETTLED, done=True, paid=paid, refund=refund, compensated=compensated)
         self.settled_this_run += 1
         extra = f" ({eth(compensated)} of it compensation from forfeited pools)" if compensated else ""
         extra += f", {slashes} node(s) slashed" if slashes else ""
         self.log.info("round %d: settled: paid %s to nodes%s, refund %s", round_id, eth(paid), extra, eth(refund))
-        owed = self.client.balance_of(self.account.address)
-        if owed:
-            self.client.withdraw(self.account)
         self.progress(self.settled_this_run, self.rounds, f"round {round_id} settled")
 
 

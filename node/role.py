@@ -15,6 +15,14 @@ committed without having sent the commitment in this run checks the
 commitment in its ``OutputCommitted`` / ``ScoresCommitted`` event against the
 stored one (another daemon on the same key would differ).
 
+A store lost after a commit (deleted, or a daemon moved to a new disk) cannot
+be recovered from the chain: the salt was only in the store. A restarted
+daemon re-reads the chain from its deploy block, so before planning a round
+it finds itself already committed there with nothing planned in its store,
+and says so loudly (the stake of an unsettled round will be slashed) rather
+than nothing. A node whose stake fell below the round's ``minStake``
+takes no new rounds (the contract would refuse its commit) and says why.
+
 Reading a round's events starts at its opening block, not the deployment's:
 the block of every ``RoundOpened`` seen is kept in memory until the round
 settles, and a round's record stores it (``opened_block``) so a restarted
@@ -64,6 +72,7 @@ class CommitRevealRole(ABC):
         self.me = daemon.account.address
         self.pause_after_commit = float(os.environ.get(PAUSE_ENV, "0") or 0)
         self._last_recheck = 0.0
+        self._below_stake: tuple[int, int] | None = None  # (stake, minimum) last reported, while below
         # Round id -> block of its RoundOpened, for rounds seen opening and not settled yet.
         self._opened_at: dict[int, int] = {}
 
@@ -118,6 +127,44 @@ class CommitRevealRole(ABC):
             return rec.data["opened_block"]
         return self._opened_at.get(round_id, self.d.start_block)
 
+    def stake_short(self, state: dict) -> str | None:
+        """Why this node cannot take round ``state`` for want of stake (None if its stake suffices).
+
+        The contract checks the stake against the round's own ``minStake`` at commit, so a node below it
+        would do the work and be refused; it says so once per change, with the fix.
+        """
+        stake = self.client.node(self.me)["stake"]
+        floor = self.client.params(state["params_version"]).min_stake
+        if stake >= floor:
+            if self._below_stake is not None:
+                self.log.info("stake %s is at the minimum %s again: taking rounds", eth(stake), eth(floor))
+            self._below_stake = None
+            return None
+        if self._below_stake != (stake, floor):
+            self.log.warning("stake %s is below the minimum %s (slashed?): this node takes no rounds until its "
+                             "stake is topped up with addStake (the contract would refuse its commits)",
+                             eth(stake), eth(floor))
+        self._below_stake = (stake, floor)
+        return f"stake {eth(stake)} below the minimum {eth(floor)}"
+
+    def orphaned(self, round_id: int, state: dict, rec: Record | None) -> None:
+        """This account committed in a round its store has no commitment for: the salt is lost; say so loudly.
+
+        Recorded as ``lost`` (done), so the warning is given once, and nothing is sent.
+        """
+        commitment = self.client.commitment(round_id, self.me, self.opened_block(round_id, rec))
+        self.store.put(key(round_id), LOST, {"orphaned": True, "commitment": commitment.hex() if commitment else None,
+                                             "opened_block": self.opened_block(round_id, rec)}, done=True)
+        if Stage(state["stage"]) == Stage.SETTLED:
+            self.log.warning("round %d: this account committed, but the store has no record of it (the round "
+                             "is settled: nothing more to lose)", round_id)
+            return
+        self.log.error("round %d: LOST SALT: this account committed %s on chain, but the store %s has no "
+                       "record of that commitment. Was the store deleted or moved to a new disk, or is another "
+                       "daemon using this key? Without the salt the commitment cannot be revealed, and the stake "
+                       "will be slashed at settlement; restore the store file if a copy exists", round_id,
+                       "0x" + commitment.hex() if commitment else "a commitment", self.store.path)
+
     def planned(self, round_id: int, data: dict, rec: Record | None = None) -> Record:
         """Store the round's record as ``planned``, durably, with ``data`` and the round's opening block
         (``rec``: the record it replaces, if any)."""
@@ -170,6 +217,9 @@ class CommitRevealRole(ABC):
         state = self.client.round(round_id)
         stage = Stage(state["stage"])
         if rec is None or rec.status == DRAWN:
+            if self.entry(round_id)["committed"]:  # committed, yet nothing planned in this store
+                self.orphaned(round_id, state, rec)
+                return
             rec = self.plan(round_id, state, trigger, rec)
             if rec is None:
                 return
@@ -221,9 +271,11 @@ class CommitRevealRole(ABC):
 
         if rec.status == REVEALED and stage == Stage.SETTLED:
             record = round_record(self.client, round_id, self.opened_block(round_id, rec))
-            self.store.update(rec, SETTLED, done=True)
             self.log.info("round %d: settled: %s", round_id, self.report(round_id, record))
+            # Withdraw before the record is done: an RPC fault in the withdrawal retries this step
+            # (``withdraw`` reads the balance first, so nothing is sent twice); done first, it never would.
             self.withdraw()
+            self.store.update(rec, SETTLED, done=True)
 
     def withdraw(self) -> None:
         """Pull what the contract owes this node (pull payments: nothing is pushed at settlement)."""

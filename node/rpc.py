@@ -1,7 +1,7 @@
 """RPC faults a daemon rides out: which errors are transient, and retrying them with backoff.
 
 A refused connection, a timeout, a dropped response or an RPC restarted
-underneath are transient: the daemon logs one plain line, waits (exponential
+underneath are transient (and so is a store write a full disk refused): the daemon logs one plain line, waits (exponential
 backoff with jitter, capped) and runs the same step again. Steps are written to
 be re-run safely: each reads the chain's state first and acts only if the
 action has not happened yet, so a transaction whose receipt was lost is not
@@ -19,6 +19,8 @@ from typing import Callable, TypeVar
 import requests
 from web3.exceptions import ProviderConnectionError, TimeExhausted, Web3RPCError
 
+from node.store import StoreUnavailable
+
 T = TypeVar("T")
 
 # Node replies that mean "your view of the nonce or mempool is stale", as after an
@@ -28,7 +30,10 @@ _STALE_TX_MESSAGES = ("nonce too low", "nonce too high", "already known", "alrea
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for errors that say the RPC was unreachable or slow, not that the call was wrong."""
+    """True for errors that say the RPC was unreachable or slow (or the store's disk refused a write),
+    not that the call was wrong."""
+    if isinstance(exc, StoreUnavailable):
+        return True
     if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                         ProviderConnectionError, TimeExhausted, ConnectionError, TimeoutError)):
         return True
@@ -85,11 +90,12 @@ def retry(step: Callable[[], T], what: str, log: logging.Logger, stop: threading
             if on_transient is not None:
                 on_transient()
             delay = backoff.next_delay()
-            log.warning("RPC fault while %s (%s): retrying in %.1fs (attempt %d)", what, describe(exc), delay,
+            log.warning("%s fault while %s (%s): retrying in %.1fs (attempt %d)",
+                        "store" if isinstance(exc, StoreUnavailable) else "RPC", what, describe(exc), delay,
                         backoff.attempt)
             stop.wait(delay)
             continue
         if backoff.attempt:
-            log.info("RPC back: %s succeeded after %d retries", what, backoff.attempt)
+            log.info("back: %s succeeded after %d retries", what, backoff.attempt)
         return result
     return None

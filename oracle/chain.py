@@ -9,7 +9,9 @@ senders share one Anvil without stuck transactions, and a revert comes back as
 from __future__ import annotations
 
 import functools
+import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -57,6 +59,24 @@ def _fields(fn: str) -> tuple[str, ...]:
 def dev_account(index: int) -> LocalAccount:
     """Anvil's funded development account ``index`` (from its well-known mnemonic)."""
     return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+# A request slower than this (seconds) is logged: a stalled RPC shows in the logs as it happens.
+SLOW_RPC_SECONDS = 3.0
+rpc_log = logging.getLogger("poq.rpc")
+
+
+class TimedHTTPProvider(HTTPProvider):
+    """``HTTPProvider`` that logs every request slower than ``SLOW_RPC_SECONDS``, failed or not."""
+
+    def make_request(self, method, params):  # type: ignore[override]
+        start = time.monotonic()
+        try:
+            return super().make_request(method, params)
+        finally:
+            took = time.monotonic() - start
+            if took > SLOW_RPC_SECONDS:
+                rpc_log.warning("RPC %s took %.1fs (%s)", method, took, self.endpoint_uri)
 
 
 class ChainError(RuntimeError):
@@ -171,7 +191,13 @@ class PoQClient:
 
     @staticmethod
     def web3(rpc_url: str, timeout: float = 30.0) -> Web3:
-        w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        """A Web3 on ``rpc_url`` whose every request gives up after ``timeout`` seconds, checked reachable.
+
+        web3's own retries are off (``exception_retry_configuration=None``): a caller that rides out
+        faults (the daemons, ``node.rpc``) is the one retry layer, so a dead RPC shows after ``timeout``
+        seconds, not after five silent retries.
+        """
+        w3 = Web3(TimedHTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
         try:
             w3.eth.chain_id
         except Exception as exc:  # noqa: BLE001 - any transport error means unreachable
@@ -400,6 +426,10 @@ class PoQClient:
         values = self.contract.functions.nodes(to_checksum_address(address)).call()
         out = dict(zip(_fields("nodes"), values))
         return {**out, "role": Role(out["role"])}
+
+    def block_hash(self, number: int) -> str:
+        """The 0x hash of block ``number`` (what tells one deployment of a devnet from the next)."""
+        return self.w3.eth.get_block(number)["hash"].to_0x_hex()
 
     def next_round_id(self) -> int:
         return self.contract.functions.nextRoundId().call()

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from oracle.artifacts import poq_artifact
-from oracle.chain import PoQClient
+from oracle.chain import ChainError, PoQClient
 from oracle.errors import UsageError
 from oracle.params import Params
 
@@ -41,6 +41,9 @@ class Deployment:
     address: str
     deploy_block: int
     rpc_url: str
+    # Hash of the deploy block: a devnet deployed again puts PoQ at the same address on the same chain id,
+    # and only this tells the two apart (daemon stores are bound to it; connecting checks it).
+    deploy_block_hash: str | None = None
     abi_source: str = ABI_SOURCE
     abi_sha256: str = ""
     params: dict = field(default_factory=dict)
@@ -120,8 +123,16 @@ class Deployment:
         if self.abi_sha256 and self.abi_sha256 != current:
             raise ValueError(f"{self.path} was deployed from an ABI with sha256 {self.abi_sha256}, but "
                              f"{self.abi_source} now compiles to {current}: redeploy with `poq devnet up`")
-        return PoQClient.connect(rpc_url or self.rpc_url, self.address, expected_chain_id=self.chain_id,
-                                 timeout=timeout)
+        client = PoQClient.connect(rpc_url or self.rpc_url, self.address, expected_chain_id=self.chain_id,
+                                   timeout=timeout)
+        if self.deploy_block_hash:
+            actual = client.block_hash(self.deploy_block)
+            if actual != self.deploy_block_hash:
+                raise ChainError(f"{self.path} was written for the deployment in block {self.deploy_block} with "
+                                 f"hash {self.deploy_block_hash}, but that block on {rpc_url or self.rpc_url} has "
+                                 f"hash {actual}: the chain was restarted or redeployed since; rewrite the file "
+                                 "with `poq devnet up` (or point --rpc at the right chain)")
+        return client
 
 
 # field -> (JSON types it may have, what to write instead); optional fields may also be null.
@@ -130,7 +141,7 @@ _REQUIRED = {"chain_id": (int, "a whole number, e.g. 31337"), "address": (str, "
 _OPTIONAL = {"abi_source": (str, "a path in quotes"), "abi_sha256": (str, "a hex digest in quotes"),
              "params": (dict, "an object"), "accounts": (list, "a list of accounts"),
              "password_file": (str, "a path in quotes"), "anvil_pid": (int, "a process id"),
-             "anvil_log": (str, "a path in quotes")}
+             "anvil_log": (str, "a path in quotes"), "deploy_block_hash": (str, "a 0x block hash in quotes")}
 _ACCOUNT = {"name": str, "role": str, "address": str, "keystore": (str, type(None))}
 
 

@@ -32,7 +32,7 @@ def user_error_types() -> tuple[type[BaseException], ...]:
                           ("oracle.simulation.profile_pool", ("ProfileError",)),
                           ("oracle.chain", ("ChainError",)),
                           ("node.keys", ("KeyConfigError",)),
-                          ("node.store", ("StoreMismatch",))):
+                          ("node.store", ("StoreMismatch", "StoreLocked", "StoreCorrupt"))):
         try:
             imported = __import__(module, fromlist=list(names))
         except Exception:  # noqa: BLE001 - a broken import must not mask the error being reported

@@ -28,6 +28,7 @@ def cli(provider, account, deployment):
     poq = project.PoQ.deploy(params.as_contract_tuple(), sender=account)
     receipt = poq.creation_metadata.receipt
     out = Deployment(chain_id=provider.chain_id, address=poq.address, deploy_block=receipt.block_number,
+                     deploy_block_hash="0x" + bytes(provider.get_block(receipt.block_number).hash).hex(),
                      rpc_url=provider.uri, abi_sha256=abi_sha256(poq_artifact().abi), params=params.to_dict(),
                      path=Path(deployment))
     click.echo(f"PoQ deployed at {poq.address} (chain {provider.chain_id}, block {receipt.block_number}); "

@@ -105,7 +105,8 @@ def up(state_dir: Path = DEFAULT_STATE_DIR, inference: int = 2, evaluators: int 
                 index += 1
                 log(f"registered {node.name} {node.address} (stake {params.min_stake / 1e18:g} ETH)")
         deployment = Deployment(
-            chain_id=client.chain_id, address=client.address, deploy_block=deploy_block, rpc_url=anvil.url,
+            chain_id=client.chain_id, address=client.address, deploy_block=deploy_block,
+            deploy_block_hash=client.block_hash(deploy_block), rpc_url=anvil.url,
             abi_sha256=abi_sha256(poq_artifact().abi), params=params.to_dict(), accounts=accounts,
             password_file=str(password_file.relative_to(state_dir)), anvil_pid=anvil.proc.pid,
             anvil_log="anvil.log", path=path)

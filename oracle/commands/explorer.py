@@ -18,6 +18,8 @@ from oracle.commands.options import non_negative_int, port_or_zero, rpc_url
 
 DEFAULT_PORT = 8700
 DEFAULT_RPC = "http://127.0.0.1:8545"
+# Seconds each RPC request may take: a stopped chain makes a request fail after this, not hang it.
+RPC_TIMEOUT = 5.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,10 +54,10 @@ def _connect(args: argparse.Namespace):
     if args.address is not None:
         if args.deployment is not None:
             raise ValueError("give either --deployment or --address, not both")
-        client = PoQClient.connect(args.rpc or DEFAULT_RPC, args.address)
+        client = PoQClient.connect(args.rpc or DEFAULT_RPC, args.address, timeout=RPC_TIMEOUT)
         return client, args.from_block or 0, args.from_block, {}
     deployment = Deployment.load(args.deployment or DEFAULT_PATH)
-    client = deployment.connect(args.rpc)
+    client = deployment.connect(args.rpc, timeout=RPC_TIMEOUT)
     from_block = deployment.deploy_block if args.from_block is None else args.from_block
     return client, from_block, deployment.deploy_block, deployment.names()
 

@@ -87,7 +87,7 @@ def add_daemon_args(p: argparse.ArgumentParser, default_node: str | None = None)
     p.add_argument("--password-file", type=Path, default=None,
                    help="keystore password file (default: $POQ_KEYSTORE_PASSWORD, else the deployment's)")
     p.add_argument("--store", type=Path, default=None,
-                   help="the daemon's state (sqlite); default <deployment folder>/stores/<name>-<contract>.sqlite")
+                   help="the daemon's state (sqlite); default <deployment folder>/stores/<name>-<contract>-<deploy block hash>.sqlite")
     p.add_argument("--poll", type=positive_float, default=0.5,
                    help="seconds between polls of the chain (default 0.5)")
 
@@ -140,31 +140,61 @@ def open_daemon(args: argparse.Namespace, role: str):
     deployment = Deployment.load(args.deployment)
     name, account = load_account(args, deployment, role)
     log = setup_logging(name)
-    daemon = make_daemon(deployment, name, account, log, args.rpc, args.store, args.poll)
+    daemon = make_daemon(deployment, name, account, log, args.rpc, args.store, args.poll, role)
     log.info("%s %s (%s) on %s, store %s", role, name, account.address, args.rpc or deployment.rpc_url,
              daemon.store.path)
     return deployment, daemon
 
 
 def make_daemon(deployment, name: str, account, log: logging.Logger, rpc: str | None = None,
-                store_path: Path | None = None, poll: float = 0.5):
-    """A ``Daemon`` for ``account`` on ``deployment``, with its store bound to (chain, contract, account)."""
+                store_path: Path | None = None, poll: float = 0.5, role: str | None = None):
+    """A ``Daemon`` for ``account`` on ``deployment``: its store bound to the deployment (deploy block hash
+    included) and account, and locked, with the account itself locked on this machine.
+
+    Given a node ``role``, the account must be registered on chain in that role (a daemon for an account
+    of another role would idle; one never registered would revert on every round).
+    """
     from node.follower import Daemon
-    from node.store import Store
+    from node.store import Binding, ProcessLock, Store
 
     client = deployment.connect(rpc, timeout=RPC_TIMEOUT)
-    store_path = store_path or deployment.folder / "stores" / f"{name}-{client.address[2:10].lower()}.sqlite"
-    store = Store(store_path, identity=f"chain {client.chain_id} / PoQ {client.address} / {account.address}")
-    return Daemon(name, client, account, store, deployment.deploy_block, log, poll)
+    if role in NODE_ROLES:
+        check_registered(client, account.address, role)
+    binding = Binding.of(client, deployment.deploy_block, account.address)
+    # Two daemons on one key clash whatever their stores: lock the account too, beside the default stores.
+    account_lock = ProcessLock(deployment.folder / "stores" / f"{account.address.lower()}.lock",
+                               f"account {account.address}")
+    try:
+        store = Store(store_path or deployment.folder / "stores" / binding.file_name(name), identity=binding)
+    except BaseException:
+        account_lock.release()
+        raise
+    daemon = Daemon(name, client, account, store, deployment.deploy_block, log, poll,
+                    deploy_hash=binding.deploy_hash)
+    daemon.locks.append(account_lock)
+    return daemon
+
+
+def check_registered(client, address: str, role: str) -> None:
+    """Refuse to run a node daemon for an account the contract does not know in ``role``."""
+    from node.keys import KeyConfigError
+    from oracle.params import Role
+
+    registered = client.node(address)["role"]
+    if registered != Role[role.upper()]:
+        what = "is not registered" if registered == Role.NONE else f"is registered as {registered.name.lower()}"
+        raise KeyConfigError(f"account {address} {what} on PoQ {client.address}, so a {role} daemon for it would "
+                             f"idle: register it as {role} first, or give the key of a {role} node")
 
 
 def setup_errors() -> tuple[type[BaseException], ...]:
     """What a misconfigured command fails with: printed as one line, exit code 2."""
     from node.keys import KeyConfigError
-    from node.store import StoreMismatch
+    from node.store import StoreCorrupt, StoreLocked, StoreMismatch
     from oracle.chain import ChainError
 
-    return (ChainError, KeyConfigError, StoreMismatch, FileNotFoundError, LookupError, ValueError)
+    return (ChainError, KeyConfigError, StoreMismatch, StoreLocked, StoreCorrupt, FileNotFoundError, LookupError,
+            ValueError)
 
 
 def fail(exc: BaseException) -> int:

@@ -10,8 +10,12 @@ over from ``from_block``, so the page never shows events the chain no longer has
 from __future__ import annotations
 
 import threading
+import time
 
-from oracle.chain import PoQClient
+import requests
+from web3.exceptions import ProviderConnectionError
+
+from oracle.chain import ChainError, PoQClient
 from oracle.ledger import AccountRecord, RoundRecord, build_accounts, build_rounds, node_summary
 
 
@@ -19,7 +23,8 @@ class ChainIndex:
     """One deployment's PoQ events since ``from_block``, and the rounds, accounts and summary they fold into.
 
     Thread-safe: the HTTP server's request threads share one index; every chain call and every read of the
-    folds happens under ``lock`` (one web3 provider, one consistent snapshot per response).
+    folds happens under ``lock`` (one web3 provider, one consistent snapshot per response). The status
+    document alone reads without it, so it answers while a stalled chain holds the lock.
     """
 
     def __init__(self, client: PoQClient, from_block: int = 0, names: dict[str, str] | None = None,
@@ -38,16 +43,40 @@ class ChainIndex:
         self.summary: dict[str, dict] = {}
         # Bumped whenever the folds change (new events, or a reset): the page redraws on it, not on every block.
         self.generation = 0
+        # Held by the one thread reading the chain; ``refresh_within`` waits on it only so long.
+        self._reading = threading.Lock()
+        self.answered_at: float | None = None  # time.time() of the chain's last answer
 
     @property
     def event_count(self) -> int:
         return len(self._events)
 
+    def refresh_within(self, wait: float) -> str | None:
+        """Refresh unless the chain stalls: None once at the head, else why not (for ``/api/status``).
+
+        A stopped chain holds a reading thread for up to the client's request timeout; this waits
+        for that thread at most ``wait`` seconds and otherwise answers from the last snapshot.
+        """
+        if not self._reading.acquire(timeout=wait):
+            return "chain not responding: another read of it has not returned yet"
+        try:
+            self._refresh()
+        except (requests.RequestException, ProviderConnectionError, ChainError, OSError) as exc:
+            return f"chain not responding ({type(exc).__name__})"
+        finally:
+            self._reading.release()
+        return None
+
     def refresh(self) -> int:
         """Read every block up to the chain's head that has not been read yet; returns the head."""
+        with self._reading:
+            return self._refresh()
+
+    def _refresh(self) -> int:
         with self.lock:
             eth = self.client.w3.eth
             head = eth.block_number
+            self.answered_at = time.time()
             reset = self._head_hash is not None and (
                 head < self.head or eth.get_block(self.head)["hash"] != self._head_hash)
             if reset:

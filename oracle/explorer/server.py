@@ -7,7 +7,7 @@ head, so the page follows new blocks without a restart.
 
 | route | document |
 | --- | --- |
-| ``/api/status`` | chain id, address, indexed head, counts |
+| ``/api/status`` | chain id, address, indexed head, counts; ``chain``: "ok" or "not responding" |
 | ``/api/rounds`` | every round: stage, budget, paid, refund |
 | ``/api/rounds/<id>`` | one round: commits, reveals, committee, scores, payouts, slashes, with tx and block |
 | ``/api/nodes/<address>`` | one node: stake and balance (view calls), history, slashes, withdrawals |
@@ -33,8 +33,9 @@ from oracle.explorer import abi, views
 from oracle.explorer.index import ChainIndex
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Seconds ``/api/status`` waits for another request's read of a stalled chain before answering without it.
+STATUS_WAIT = 2.0
 ROUTES = [
-    (re.compile(r"^/api/status$"), lambda ix, m: views.status(ix)),
     (re.compile(r"^/api/rounds$"), lambda ix, m: views.rounds_list(ix)),
     (re.compile(r"^/api/rounds/(\d+)$"), lambda ix, m: views.round_detail(ix, int(m.group(1)))),
     (re.compile(r"^/api/nodes/([^/]+)$"), lambda ix, m: views.node_detail(ix, m.group(1))),
@@ -90,6 +91,9 @@ class ExplorerHandler(BaseHTTPRequestHandler):
 
     def _api(self, path: str) -> None:
         index = self.server.index
+        if path == "/api/status":  # answers while the chain does not, from the last snapshot
+            self._json(HTTPStatus.OK, views.status(index, index.refresh_within(STATUS_WAIT)))
+            return
         try:
             index.refresh()
             with index.lock:

@@ -82,9 +82,15 @@ def _jsonable(value):
 
 # ---------------------------------------------------------------------- documents
 
-def status(index: ChainIndex) -> dict:
-    """Which deployment this is and how far the index has read; ``generation`` changes when the data does."""
-    return {"chain_id": index.client.chain_id, "address": index.client.address, "from_block": index.from_block,
+def status(index: ChainIndex, chain_error: str | None = None) -> dict:
+    """Which deployment this is and how far the index has read; ``generation`` changes when the data does.
+
+    ``chain`` is "ok", or "not responding" (``chain_error`` says why) while the chain does not answer: the
+    rest is then the last snapshot, ``answered_at`` the time of the chain's last answer.
+    """
+    return {"chain": "ok" if chain_error is None else "not responding", "chain_error": chain_error,
+            "answered_at": index.answered_at,
+            "chain_id": index.client.chain_id, "address": index.client.address, "from_block": index.from_block,
             "head": index.head, "generation": index.generation, "events": index.event_count,
             "rounds": len(index.rounds),
             "settled": sum(r.settled for r in index.rounds.values())}

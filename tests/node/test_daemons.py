@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from node.store import Store
+from conftest import MODEL_ARGS, NodeProcess
+from node.store import Binding, Store
 from node.wire import encode_references, task_uri
 from oracle.chain import ContractRevert, TaskSpec, dev_account
 from oracle.commitments import new_salt, reference_commitment
@@ -92,9 +93,8 @@ PAUSE = {"POQ_TEST_PAUSE_AFTER_COMMIT": "600"}  # the daemon sleeps right after 
 NO_PAUSE = {"POQ_TEST_PAUSE_AFTER_COMMIT": "0"}
 
 
-def _identity(net, name: str) -> str:
-    client = net.chain()
-    return f"chain {client.chain_id} / PoQ {client.address} / {_names(net)[name]}"
+def _identity(net, name: str) -> Binding:
+    return Binding.of(net.chain(), net.deployment.deploy_block, _names(net)[name])
 
 
 def _kill_in_commit_reveal_window(net, proc) -> int:
@@ -132,6 +132,12 @@ def test_killed_inference_daemons_the_restarted_one_is_paid_the_vanished_one_is_
     round_id = _kill_in_commit_reveal_window(network, restarted)
     assert _kill_in_commit_reveal_window(network, vanished) == round_id
     _restart_and_expect_reveal(restarted, round_id)
+    # inference-3 comes back without its store (deleted, or a new disk): it must say what was lost.
+    for f in (network.deployment.folder / "stores").glob("inference-3-*.sqlite*"):
+        f.unlink()
+    vanished.start(env=NO_PAUSE)
+    vanished.wait_for(f"round {round_id}: LOST SALT: this account committed 0x", timeout=ROUND_TIMEOUT)
+    assert "stake will be slashed at settlement" in vanished.output()
     assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
 
     r = network.rounds()[round_id]
@@ -157,6 +163,54 @@ def test_killed_inference_daemons_the_restarted_one_is_paid_the_vanished_one_is_
                             "--deployment", str(network.deployment.path)],
                            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert "inference-3 slashed" in table.stdout
+
+
+def test_a_node_slashed_below_min_stake_takes_no_rounds_and_says_so(network):
+    """inference-3, slashed above, now holds less than min_stake: it must not run its model for nothing."""
+    names, params = _names(network), network.deployment.protocol_params()
+    assert network.chain().node(names["inference-3"])["stake"] < params.min_stake
+    before = set(network.rounds())
+    oracle = network.oracle(rounds=1, slots=2)
+    assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
+    (r,) = _new_rounds(network, before)
+    assert names["inference-3"] not in r.committed
+    out = network.nodes["inference-3"].output()
+    assert "is below the minimum 1.000000 ETH (slashed?): this node takes no rounds" in out
+    assert f"round {r.round_id}: not taking it: stake 0.500000 ETH below the minimum" in out
+    assert f"round {r.round_id}: smollm2-135m answered" not in out
+
+
+def test_a_second_daemon_on_one_key_is_refused_and_a_key_of_another_role_too(network):
+    """Two daemons on one key clash and both are slashed; the second must not start (store or account lock)."""
+    first = network.nodes["inference-1"]
+    try:
+        for extra in ([], ["--store", str(network.deployment.folder / "elsewhere.sqlite")]):
+            second = network.node("inference-1", ["node", "inference", *MODEL_ARGS, *extra]).start()
+            assert second.wait_exit(120) == 2
+            assert "is in use by another running daemon" in second.output() and "Traceback" not in second.output()
+    finally:
+        network.nodes["inference-1"] = first  # the running one stays the network's
+    assert first.proc.poll() is None
+    d = network.deployment
+    wrong = NodeProcess("wrong-role", ["node", "evaluator", "--evaluator", "token_f1", "--keystore",
+                                       str(d.resolve(d.account("inference-3").keystore)), "--password-file",
+                                       str(d.resolve(d.password_file)), "--deployment", str(d.path)],
+                        network.logs / "wrong-role.log").start()
+    assert wrong.wait_exit(120) == 2
+    assert "is registered as inference on PoQ" in wrong.output() and "would idle" in wrong.output()
+
+
+def test_a_requester_killed_and_started_again_with_rounds_1_opens_one_round_in_all(network):
+    """``--rounds 1`` twice, the first run SIGKILLed after it opened its round: one round, one budget."""
+    before = set(network.rounds())
+    oracle = network.oracle(rounds=1, slots=2)
+    oracle.wait_for("opened for task", timeout=120)
+    oracle.kill()
+    again = network.oracle(rounds=1, slots=2)
+    assert again.wait_exit(ROUND_TIMEOUT) == 0, again.output()[-3000:]
+    assert "resuming 1 round(s) from the store" in again.output()
+    (r,) = _new_rounds(network, before)
+    assert r.settled and "opened for task" not in again.output()
 
 
 def test_evaluator_daemon_killed_between_commit_and_reveal_reveals_after_restart_and_is_paid(network):

@@ -432,9 +432,11 @@ async function poll() {
   try {
     const st = await api("/api/status");
     const chain = document.getElementById("chain");
-    chain.replaceChildren(el("span", { class: "dot", title: "following the chain" }),
+    chain.replaceChildren(...[el("span", { class: "dot", title: "following the chain" }),
       `chain ${st.chain_id} · PoQ `, el("span", { class: "mono", title: st.address }, short(st.address)),
-      ` · block `, el("span", { id: "head" }, `#${st.head}`));
+      ` · block `, el("span", { id: "head" }, `#${st.head}`),
+      st.chain === "ok" ? null : el("span", { class: "warn", title: st.chain_error || "" },
+        ` · chain not responding (showing block #${st.head})`)].filter(Boolean));
     if (renderedGeneration !== null && st.generation !== renderedGeneration) {
       renderedGeneration = st.generation;
       await render(true);
