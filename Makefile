@@ -53,7 +53,7 @@ $(SLITHER_VENV)/.installed: requirements-slither.txt
 # The offline compiler, registered where py-solc-x and ape-solidity look for it
 # (~/.solcx/solc-v0.8.28, pointing at this checkout's tools/solc.js; rewritten only if it differs).
 solc: node_modules/.installed $(VENV)/.installed
-	@$(BIN)/python -m oracle.toolchain >/dev/null
+	@$(BIN)/python -m oracle.chain.toolchain >/dev/null
 
 run: setup
 	$(BIN)/poq run

@@ -3,7 +3,7 @@
 For each embedding evaluator (minilm-bi: sentence-transformers; minilm-onnx:
 onnxruntime) and each batch size b, in the same process:
 
-- pipeline: ``oracle.quality.scored(evaluator, task, outputs)`` on rounds of b
+- pipeline: ``oracle.pipeline.quality.scored(evaluator, task, outputs)`` on rounds of b
   texts (b - 1 outputs + the reference), i.e. measurement, scoring, clipping
   and the token count the node attests;
 - raw: the same model's own call on the same b texts at batch size b
@@ -28,9 +28,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from oracle.quality import load_evaluator, scored  # noqa: E402
-from oracle.quality.bi_encoder import MINILM_MAX_TOKENS  # noqa: E402
-from oracle.tasks import Task, builtin_tasks  # noqa: E402
+from oracle.pipeline.quality import load_evaluator, scored  # noqa: E402
+from oracle.pipeline.quality.bi_encoder import MINILM_MAX_TOKENS  # noqa: E402
+from oracle.pipeline.tasks import Task, builtin_tasks  # noqa: E402
 
 
 def text_pool(n: int) -> list[str]:

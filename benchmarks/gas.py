@@ -31,14 +31,14 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from oracle.chain import PoQClient, TaskSpec, dev_account
+from oracle.chain.client import PoQClient, TaskSpec, dev_account
 from eth_utils import keccak
 
-from oracle.commitments import output_commitment, scores_commitment
-from oracle.devnet import Anvil
-from oracle.params import WAD, Params, Role, Stage
-from oracle.reward import Cost
-from oracle.rounds import task_hash
+from oracle.protocol.commitments import output_commitment, scores_commitment
+from oracle.chain.anvil import Anvil
+from oracle.protocol.params import WAD, Params, Role, Stage
+from oracle.protocol.reward import Cost
+from oracle.chain.scripted_round import task_hash
 
 SNAPSHOT = Path(__file__).with_name("gas-snapshot.json")
 NS = (1, 2, 4, 8, 16, 32)

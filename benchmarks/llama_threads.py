@@ -1,6 +1,6 @@
 """Two "one-thread" llama.cpp processes side by side, with and without the prompt-thread cap.
 
-``oracle.backends.llamacpp_backend.placement`` caps both of llama.cpp's thread
+``oracle.pipeline.backends.llamacpp_backend.placement`` caps both of llama.cpp's thread
 pools; llama-cpp-python alone caps only ``n_threads`` (generation) and leaves
 ``n_threads_batch`` (prompt processing) at every core. On a 2-core machine two
 such processes then run more spinning threads than there are cores. This
@@ -23,10 +23,10 @@ import time
 
 
 def _worker(model: str, cap: bool, repeats: int, start, out) -> None:
-    from oracle.backends import llamacpp_backend
-    from oracle.models import model_path
-    from oracle.prompts import render
-    from oracle.tasks import builtin_tasks
+    from oracle.pipeline.backends import llamacpp_backend
+    from oracle.pipeline.models import model_path
+    from oracle.pipeline.prompts import render
+    from oracle.pipeline.tasks import builtin_tasks
 
     if not cap:  # this worker process only: what llama-cpp-python does when only n_threads is given
         llamacpp_backend.placement = lambda threads=None, n_gpu_layers=None: {"n_threads": 1, "n_gpu_layers": 0}

@@ -19,13 +19,13 @@ import statistics
 import time
 from pathlib import Path
 
-from oracle.devnet import Anvil
-from oracle.params import Params
+from oracle.chain.anvil import Anvil
+from oracle.protocol.params import Params
 from oracle.simulation.anvil_backend import BLOCK_GAS_LIMIT, ROUNDS_PER_BLOCK, AnvilBackend
 from oracle.simulation.engine import SimulationConfig, build_rounds, draw_rounds
-from oracle.simulation.profile_pool import DEFAULT_PROFILE, load_pool
+from oracle.simulation.record_pool import DEFAULT_PROFILE, load_pool
 from oracle.simulation.reference_backend import ReferenceBackend
-from oracle.simulation.rpc import LeanRpc, Tx
+from oracle.chain.jsonrpc import LeanRpc, Tx
 from oracle.simulation.scenarios import Scenario
 
 

@@ -4,7 +4,7 @@ On ``CommitteeDrawn`` naming this node it first stores a ``drawn`` record
 (durably), then reads the round's revealed outputs (``OutputRevealed``, in
 score-index order: ascending node address, whatever the order of the reveals)
 and revealed reference (``ReferenceRevealed``) from the chain, scores them
-with its evaluator inside ``oracle.cost.measure`` (latency, tokens processed,
+with its evaluator inside ``oracle.pipeline.cost.measure`` (latency, tokens processed,
 peak memory), stores scores, cost and salt durably, commits, and reveals in
 ScoreReveal. A ``drawn`` round whose scoring failed is retried on every
 recheck until ScoreCommit closes, because a drawn member that never commits is
@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from node.follower import Daemon, round_record
-from node.role import DRAWN, MISSED, SAT_OUT, CommitRevealRole, key
+from node.daemon import Daemon, round_record
+from node.commit_reveal import DRAWN, MISSED, SAT_OUT, CommitRevealRole, key
 from node.store import Record
-from node.wire import decode_references, task_from_uri
-from oracle.commitments import new_salt, scores_commitment
-from oracle.params import Stage, to_wad
-from oracle.quality import scored
-from oracle.reward import Cost
+from oracle.protocol.task_uri import decode_references, task_from_uri
+from oracle.protocol.commitments import new_salt, scores_commitment
+from oracle.protocol.params import Stage, to_wad
+from oracle.pipeline.quality import scored
+from oracle.protocol.reward import Cost
 
 
 def withheld(state: dict) -> bool:

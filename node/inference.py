@@ -15,14 +15,14 @@ numbers. (The contract itself refuses budgets below ``Params.min_budget``.)
 
 from __future__ import annotations
 
-from oracle.commitments import new_salt, output_commitment
-from oracle.params import WAD, Stage
-from oracle.prompts import render
-from oracle.reward import Cost
-from node.follower import Daemon
-from node.role import CommitRevealRole, eth
+from oracle.protocol.commitments import new_salt, output_commitment
+from oracle.protocol.params import WAD, Stage
+from oracle.pipeline.prompts import render
+from oracle.protocol.reward import Cost
+from node.daemon import Daemon
+from node.commit_reveal import CommitRevealRole, eth
 from node.store import Record
-from node.wire import task_from_uri
+from oracle.protocol.task_uri import task_from_uri
 
 # The least slot share (wei) the daemon works for unless told otherwise: 0.0001 ETH. A round at the
 # contract's default minimum budget (0.001 ETH, 80% to inference) pays this per slot up to 8 slots.

@@ -20,14 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from node.follower import Daemon
-from node.role import eth
+from node.daemon import Daemon
+from node.commit_reveal import eth
 from node.store import Record
-from node.wire import encode_references, task_uri
-from oracle.chain import ContractRevert, TaskSpec
-from oracle.commitments import new_salt, reference_commitment
-from oracle.params import Stage
-from oracle.tasks import Task, task_digest
+from oracle.protocol.task_uri import encode_references, task_uri
+from oracle.chain.client import ContractRevert, TaskSpec
+from oracle.protocol.commitments import new_salt, reference_commitment
+from oracle.protocol.params import Stage
+from oracle.pipeline.tasks import Task, task_digest
 
 PLANNED, OPENED, SETTLED, FAILED = "planned", "opened", "settled", "failed"
 ZERO = b"\x00" * 32

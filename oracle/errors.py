@@ -27,10 +27,10 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     module that fails to import does not hide the original error.
     """
     types: list[type[BaseException]] = [UsageError]
-    for module, names in (("oracle.tasks", ("TaskFileError", "TaskSourceUnavailable")),
-                          ("oracle.models", ("UnknownModelError", "ModelFileError")),
-                          ("oracle.simulation.profile_pool", ("ProfileError",)),
-                          ("oracle.chain", ("ChainError",)),
+    for module, names in (("oracle.pipeline.tasks", ("TaskFileError", "TaskSourceUnavailable")),
+                          ("oracle.pipeline.models", ("UnknownModelError", "ModelFileError")),
+                          ("oracle.simulation.record_pool", ("ProfileError",)),
+                          ("oracle.chain.client", ("ChainError",)),
                           ("node.keys", ("KeyConfigError",)),
                           ("node.store", ("StoreMismatch", "StoreLocked", "StoreCorrupt"))):
         try:

@@ -1,4 +1,4 @@
-"""``ape run deploy``: deploy PoQ with ``oracle.params.Params`` on any network ape knows.
+"""``ape run deploy``: deploy PoQ with ``oracle.protocol.params.Params`` on any network ape knows.
 
 The same contract, constructor arguments and deployment file as ``poq devnet
 up``, for ape users: the deployment file (chain id, address, deploy block,
@@ -20,9 +20,9 @@ from ape.cli import ConnectedProviderCommand, account_option
 def cli(provider, account, deployment):
     from ape import project
 
-    from oracle.artifacts import poq_artifact
-    from oracle.deployment import Deployment, abi_sha256
-    from oracle.params import Params
+    from oracle.chain.artifacts import poq_artifact
+    from oracle.chain.deployment import Deployment, abi_sha256
+    from oracle.protocol.params import Params
 
     params = Params()
     poq = project.PoQ.deploy(params.as_contract_tuple(), sender=account)

@@ -18,7 +18,7 @@ from ape.cli import ConnectedProviderCommand
 @click.option("--scenario", default="honest", show_default=True, help="honest, an adversary scenario, or all")
 @click.option("--out", default="runs/simulate-ape", show_default=True, help="output folder")
 def cli(provider, profile, rounds, seed, scenario, out):
-    from oracle.cli import main
+    from poq.main import main
 
     argv = ["simulate", "--backend", "anvil", "--rpc", provider.uri, "--rounds", str(rounds), "--seed", str(seed),
             "--scenario", scenario, "--out", out]

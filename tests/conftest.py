@@ -5,7 +5,7 @@ Kept minimal on purpose; each test folder has its own conftest for its fixtures.
 
 import os
 
-from oracle.toolchain import ensure_node_bin_on_path
+from oracle.chain.toolchain import ensure_node_bin_on_path
 
 # Set before any test module imports transformers or huggingface_hub: no network, ever.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

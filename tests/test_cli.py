@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from oracle.cli import build_parser
+from poq.main import build_parser
 
 SUBCOMMANDS = [["demo"], ["run"], ["devnet", "up"], ["devnet", "down"], ["node", "inference"],
                ["node", "evaluator"], ["oracle"], ["payouts"], ["eval"], ["simulate"], ["explorer"]]
@@ -20,14 +20,14 @@ def test_every_command_is_listed():
 
 @pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
 def test_help(command):
-    proc = subprocess.run([sys.executable, "-m", "oracle.cli", *command, "--help"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "poq", *command, "--help"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "usage: poq" in proc.stdout
 
 
 def test_demo_plays_a_round_that_matches_the_reference_model():
     """`poq demo` starts its own Anvil, deploys, plays one scripted round and checks every payout."""
-    proc = subprocess.run([sys.executable, "-m", "oracle.cli", "demo"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "poq", "demo"], capture_output=True, text=True,
                           timeout=300, env=None)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "every payout equals the Python reference model's, to the wei" in proc.stdout
@@ -37,7 +37,7 @@ def test_demo_plays_a_round_that_matches_the_reference_model():
 @pytest.mark.slow
 def test_run_plays_real_daemon_rounds_and_every_node_withdraws(tmp_path):
     """`poq run` (the main job, as `make run` calls it): devnet, real daemons with packaged weights, a round."""
-    proc = subprocess.run([sys.executable, "-m", "oracle.cli", "run", "--rounds", "1", "--threads", "1",
+    proc = subprocess.run([sys.executable, "-m", "poq", "run", "--rounds", "1", "--threads", "1",
                            "--state-dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]

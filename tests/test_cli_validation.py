@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from oracle.cli import main
+from poq.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def _poq(*argv: str, timeout: float = 60, cwd: Path | None = None) -> subprocess
     """``poq`` as a subprocess (what shows a hang or a printed traceback)."""
     env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PATH": "/usr/bin:/bin",
            "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "oracle.cli", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "poq", *argv], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd or REPO, env=env)
 
 
@@ -62,7 +62,7 @@ def test_oracle_refuses_a_budget_it_could_never_pay(capsys, budget):
 
 
 def test_oracle_budget_is_converted_to_wei_exactly():
-    from oracle.commands import options
+    from poq import options
 
     assert options.eth_to_wei(options.positive_eth("1")) == 10**18
     assert options.eth_to_wei(options.positive_eth("0.1")) == 10**17
@@ -113,7 +113,7 @@ class _FakeDeployment:
 
 
 def test_oracle_uses_the_slots_and_committee_given_and_refuses_what_the_chain_cannot_seat():
-    from oracle.commands.requester import round_plan
+    from poq.commands.requester import round_plan
     from oracle.errors import UsageError
 
     plan = round_plan(argparse.Namespace(slots=None, committee=None, budget_eth=1.0), _FakeDeployment(),
@@ -129,7 +129,7 @@ def test_oracle_uses_the_slots_and_committee_given_and_refuses_what_the_chain_ca
 
 
 def test_oracle_refuses_a_budget_above_the_requester_balance():
-    from oracle.commands.requester import check_funds
+    from poq.commands.requester import check_funds
     from oracle.errors import UsageError
 
     check_funds(_FakeClient(3, balance=2 * 10**18), "0x1", 10**18)
@@ -143,7 +143,7 @@ def test_oracle_refuses_a_budget_above_the_requester_balance():
 
 def _profile(tmp_path: Path, tasks: int = 3) -> Path:
     """A small profile in the format `poq eval` records: two models, evaluators sts and cross, token F1."""
-    from oracle.profile import EvaluatorCost, ProfileRecord, append_records
+    from oracle.pipeline.records import EvaluatorCost, ProfileRecord, append_records
 
     records = []
     for t in range(tasks):
@@ -166,7 +166,7 @@ def _simulate(tmp_path: Path, profile: Path, *extra: str) -> list[str]:
 
 
 def test_simulate_refuses_an_evaluator_listed_twice(tmp_path, capsys):
-    from oracle.simulation.profile_pool import ProfileError, load_pool
+    from oracle.simulation.record_pool import ProfileError, load_pool
 
     err = _parse_error(capsys, ["simulate", "--evaluators", "minilm-bi,minilm-bi", "--committee", "2"])
     assert "minilm-bi listed more than once" in err
@@ -208,9 +208,9 @@ def test_simulate_names_the_file_line_and_field_of_a_bad_profile_record(tmp_path
 
 def test_profile_measures_fit_the_contracts_uint64_through_every_sum(tmp_path):
     """The pool's suggested references are slots x p90: with measures bounded, they fit uint64 too."""
-    from oracle.commands import options
-    from oracle.params import Params
-    from oracle.simulation.profile_pool import MAX_MEASURE, load_pool
+    from poq import options
+    from oracle.protocol.params import Params
+    from oracle.simulation.record_pool import MAX_MEASURE, load_pool
 
     profile = _profile(tmp_path)
     big = [json.loads(line) for line in profile.read_text().splitlines()]
@@ -233,16 +233,16 @@ def test_simulate_refuses_cost_references_the_contract_cannot_store(capsys, refs
 
 
 def test_simulate_largest_cost_reference_is_accepted():
-    from oracle.commands import options
-    from oracle.commands.simulate import _refs
+    from poq import options
+    from poq.commands.simulate import _refs
 
     assert _refs("18446744073709551615,1,1") == (options.UINT64_MAX, 1, 1)
 
 
 def test_simulate_bounds_rounds_and_reports_progress_while_drawing_and_building(tmp_path, capsys):
-    from oracle.commands.simulate import _settlements
+    from poq.commands.simulate import _settlements
     from oracle.simulation.engine import MAX_ROUNDS, SimulationConfig, draw_rounds
-    from oracle.simulation.profile_pool import load_pool
+    from oracle.simulation.record_pool import load_pool
     from oracle.simulation.reference_backend import ReferenceBackend
     from oracle.simulation.scenarios import scenarios
 
@@ -421,7 +421,7 @@ def test_a_deployment_file_that_is_not_an_object_is_one_line(tmp_path, capsys, c
     ({"accounts": [{"name": "x", "role": "inference"}]}, "accounts[0] has no 'address'"),
 ])
 def test_a_deployment_file_with_a_wrong_type_names_the_field(tmp_path, changes, expected):
-    from oracle.deployment import Deployment
+    from oracle.chain.deployment import Deployment
     from oracle.errors import UsageError
 
     with pytest.raises(UsageError) as info:
@@ -430,7 +430,7 @@ def test_a_deployment_file_with_a_wrong_type_names_the_field(tmp_path, changes, 
 
 
 def test_a_deployment_with_a_missing_field_names_it(tmp_path):
-    from oracle.deployment import Deployment
+    from oracle.chain.deployment import Deployment
     from oracle.errors import UsageError
 
     path = _deployment(tmp_path)
@@ -448,7 +448,7 @@ def test_explorer_port_out_of_range_is_refused(capsys, port):
 
 
 def test_explorer_port_zero_still_means_a_free_one(capsys):
-    from oracle.commands import options
+    from poq import options
 
     assert options.port_or_zero("0") == 0
     with pytest.raises(argparse.ArgumentTypeError):
@@ -466,7 +466,7 @@ def test_negative_csv_values_reach_the_validator(capsys):
 
 
 def test_join_negative_values_only_joins_values_of_value_options():
-    from oracle.commands import options
+    from poq import options
 
     opts = {"--inference-refs", "--budget-eth"}
     assert options.join_negative_values(["simulate", "--inference-refs", "-100,20,30", "--beta-sweep"], opts) == \
@@ -497,7 +497,7 @@ def _payout_data() -> dict:
 
 
 def test_payout_tables_keep_node_names_whole_when_piped():
-    from oracle.commands.payouts import render
+    from poq.commands.payouts import render
 
     buffer = io.StringIO()
     render(_payout_data(), Console(file=buffer, width=80))  # rich's width when output is not a terminal
@@ -508,7 +508,7 @@ def test_payout_tables_keep_node_names_whole_when_piped():
 
 
 def test_console_is_wide_when_not_a_terminal():
-    from oracle.commands import options
+    from poq import options
 
     assert options.console(file=io.StringIO()).width == options.PIPED_WIDTH
     assert options.console(file=io.StringIO(), width=90).width == 90
@@ -519,7 +519,7 @@ def test_console_is_wide_when_not_a_terminal():
 
 def test_a_bug_keeps_its_traceback(monkeypatch):
     """Only user errors become one line: anything else is raised as it was."""
-    from oracle.commands import payouts
+    from poq.commands import payouts
 
     def boom(args):
         raise ZeroDivisionError("a bug")
@@ -531,7 +531,7 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
 
 def test_every_int_option_is_validated_at_parse_time():
     """No subcommand takes a bare ``type=int`` count that could be 0 or negative unnoticed (only --seed)."""
-    from oracle.cli import build_parser
+    from poq.main import build_parser
 
     unchecked = []
     stack = [("poq", build_parser())]

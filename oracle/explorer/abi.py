@@ -4,7 +4,7 @@ Otterscan, Blockscout, ``cast`` and web3 libraries need the ABI to turn calldata
 and logs into names and values; the metadata file says which contract, where
 (chain id, address, deploy block) and how it was compiled (solc version and
 settings, source hashes), plus every selector and topic with its signature.
-The ABI comes from ``oracle.artifacts`` (the compiled ``contracts/``), never a copy.
+The ABI comes from ``oracle.chain.artifacts`` (the compiled ``contracts/``), never a copy.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from pathlib import Path
 from eth_utils import (abi_to_signature, event_signature_to_log_topic, function_signature_to_4byte_selector,
                        keccak)
 
-from oracle.artifacts import CONTRACTS, SETTINGS
-from oracle.chain import PoQClient
-from oracle.deployment import abi_sha256
-from oracle.toolchain import ROOT, SOLC_JS, ToolchainError
+from oracle.chain.artifacts import CONTRACTS, SETTINGS
+from oracle.chain.client import PoQClient
+from oracle.chain.deployment import abi_sha256
+from oracle.chain.toolchain import ROOT, SOLC_JS, ToolchainError
 
 CONTRACT = "PoQ"
 ABI_FILE = f"{CONTRACT}.abi.json"

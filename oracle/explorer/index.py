@@ -15,8 +15,8 @@ import time
 import requests
 from web3.exceptions import ProviderConnectionError
 
-from oracle.chain import ChainError, PoQClient
-from oracle.ledger import AccountRecord, RoundRecord, build_accounts, build_rounds, node_summary
+from oracle.chain.client import ChainError, PoQClient
+from oracle.chain.ledger import AccountRecord, RoundRecord, build_accounts, build_rounds, node_summary
 
 
 class ChainIndex:

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from oracle.chain import ChainError
+from oracle.chain.client import ChainError
 from oracle.explorer import abi, views
 from oracle.explorer.index import ChainIndex
 

@@ -3,7 +3,7 @@
 Every number the chain holds as a uint256 (wei amounts, WAD fractions, scores)
 is a decimal string, because JavaScript's numbers lose precision above 2^53;
 block numbers, indices, counts and cost attestations stay JSON numbers. The
-per-node means are ``oracle.ledger.node_summary``'s floats, unchanged, so the
+per-node means are ``oracle.chain.ledger.node_summary``'s floats, unchanged, so the
 page and ``poq payouts`` print the same figures. Callers hold the index's lock.
 """
 
@@ -18,8 +18,8 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
 from oracle.explorer.index import ChainIndex
-from oracle.ledger import STAGE_NAMES, RoundRecord, group_summary
-from oracle.params import Role
+from oracle.chain.ledger import STAGE_NAMES, RoundRecord, group_summary
+from oracle.protocol.params import Role
 
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 SUMMARY_WEI = ("paid_wei", "compensated_wei", "slashed_wei")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from oracle.params import Aggregation, Params
+from oracle.protocol.params import Aggregation, Params
 from oracle.simulation.engine import Backend, Draw, Progress, SimRound, build_rounds
-from oracle.simulation.profile_pool import ProfilePool
+from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.scenarios import Scenario
 from oracle.simulation.stats import NodeStats, Plays, by_name, collect, summarise
 

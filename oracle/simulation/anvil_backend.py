@@ -5,13 +5,13 @@ Every round goes through ``openRound``, ``commitOutput``, ``revealOutput``,
 fast, rounds move through the stages together: a block of opens, a block of
 all their commits, a block of reveals, and so on, ``rounds_per_block`` rounds
 at a time, sent as batched ``eth_sendTransaction`` from Anvil's unlocked
-accounts with automine off (``oracle.simulation.rpc``). Payouts are read back
+accounts with automine off (``oracle.chain.jsonrpc``). Payouts are read back
 from the ``InferencePaid``/``EvaluatorPaid``/``Compensated``/``Slashed``/
 ``RoundSettled`` logs and compared, round by round, with the reference model;
 any difference raises.
 
 Calldata is ``eth_abi``-encoded and logs decoded with the argument types and
-names of the compiled ABI (``oracle.artifacts``), never with offsets kept by
+names of the compiled ABI (``oracle.chain.artifacts``), never with offsets kept by
 hand. Nothing a round sends depends on what the chain answers: the backend
 knows every salt, output and score, so it builds all of a chunk's
 transactions, ``settle``'s ``Settlement`` included, on a worker thread while
@@ -25,7 +25,7 @@ address order. The engine keeps scores in slot order; both backends map them
 to the accounts' address order through ``reference_backend.chain_scores``.
 
 The committee: the contract draws K members by stake-weighted sortition
-(``oracle.sortition``) from a seed mixed from the revealed salts, among the
+(``oracle.protocol.sortition``) from a seed mixed from the revealed salts, among the
 evaluators registered before the round opened with at least the minimum
 stake. The backend registers exactly n inference and K evaluator accounts,
 the evaluators at the minimum stake, in a block mined before the first round
@@ -52,12 +52,12 @@ from eth_utils import (
     to_canonical_address,
 )
 
-from oracle.artifacts import poq_artifact
-from oracle.chain import by_address
-from oracle.commitments import new_salt, output_commitment, scores_commitment
-from oracle.devnet import Anvil
-from oracle.params import Params, Role
-from oracle.reward import EvaluatorPayout, InferencePayout, Settlement
+from oracle.chain.artifacts import poq_artifact
+from oracle.chain.client import by_address
+from oracle.protocol.commitments import new_salt, output_commitment, scores_commitment
+from oracle.chain.anvil import Anvil
+from oracle.protocol.params import Params, Role
+from oracle.protocol.reward import EvaluatorPayout, InferencePayout, Settlement
 from oracle.simulation.engine import ROUND_BUDGET, Progress, RoundOutcome, SimRound, initial_stakes
 from oracle.simulation.reference_backend import (
     ReferenceBackend,
@@ -67,7 +67,7 @@ from oracle.simulation.reference_backend import (
     outcome,
     slot_label,
 )
-from oracle.simulation.rpc import LeanRpc, Tx
+from oracle.chain.jsonrpc import LeanRpc, Tx
 
 # A block gas limit no simulated block comes near (thousands of rounds' transactions per block).
 BLOCK_GAS_LIMIT = 10**13

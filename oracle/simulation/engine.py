@@ -20,10 +20,10 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
-from oracle.params import WAD, Params
-from oracle.profile import EvaluatorCost
-from oracle.reward import Cost
-from oracle.simulation.profile_pool import ProfileError, ProfilePool
+from oracle.protocol.params import WAD, Params
+from oracle.pipeline.records import EvaluatorCost
+from oracle.protocol.reward import Cost
+from oracle.simulation.record_pool import ProfileError, ProfilePool
 
 if TYPE_CHECKING:
     from oracle.simulation.scenarios import Scenario

@@ -1,4 +1,4 @@
-"""Settling simulated rounds with the Python reference model (``oracle.reward.settle``).
+"""Settling simulated rounds with the Python reference model (``oracle.protocol.reward.settle``).
 
 Node names in the model's input are account labels (``slot-i``, ``member-j``),
 the same accounts the Anvil backend registers, and stakes are carried from
@@ -19,7 +19,7 @@ What the contract does that the model must be told:
 - the committee is every member (the Anvil backend registers exactly K
   evaluators, all drawable), and every member commits and reveals, so the
   absent-member slash and the no-scorer compensation never arise here; the
-  model would apply them as the contract does (``oracle.reward.settle``);
+  model would apply them as the contract does (``oracle.protocol.reward.settle``);
 - no round has a reference, so none is withheld;
 - a budget below ``Params.min_budget`` is refused at ``openRound``, so it is
   refused here too.
@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from oracle.params import Params
-from oracle.reward import Evaluation, Output, RoundInput, Settlement, normalised_cost, settle
+from oracle.protocol.params import Params
+from oracle.protocol.reward import Evaluation, Output, RoundInput, Settlement, normalised_cost, settle
 from oracle.simulation.engine import (
     ROUND_BUDGET,
     Paid,
@@ -112,7 +112,7 @@ def outcome(settlement: Settlement) -> RoundOutcome:
 
 
 class ReferenceBackend:
-    """Every round through ``oracle.reward.settle``, in order, stakes carried across rounds.
+    """Every round through ``oracle.protocol.reward.settle``, in order, stakes carried across rounds.
 
     ``slot_order``/``member_order``: the contract's order of the accounts (see ``round_input``)."""
 

@@ -30,11 +30,11 @@ import random
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from oracle.params import WAD
-from oracle.profile import EvaluatorCost
-from oracle.reward import Cost
+from oracle.protocol.params import WAD
+from oracle.pipeline.records import EvaluatorCost
+from oracle.protocol.reward import Cost
 from oracle.simulation.engine import SlotPlay
-from oracle.simulation.profile_pool import Entry, ProfilePool, TaskDraw
+from oracle.simulation.record_pool import Entry, ProfilePool, TaskDraw
 
 LAZY_ANSWER = "I don't know."
 # The lazy node runs no model: 1 ms, the constant's 4 tokens, 1 MB.

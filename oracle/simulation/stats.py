@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from oracle.params import WAD
+from oracle.protocol.params import WAD
 from oracle.simulation.engine import RoundOutcome, SimRound
 from oracle.simulation.reference_backend import member_label, slot_label
 

@@ -13,11 +13,11 @@ from typing import Callable
 
 import pytest
 
-from oracle.chain import TaskSpec
-from oracle.commitments import reference_commitment
-from oracle.params import Params, Role
-from oracle.rounds import task_hash
-from oracle.toolchain import ROOT, install_solc, tool
+from oracle.chain.client import TaskSpec
+from oracle.protocol.commitments import reference_commitment
+from oracle.protocol.params import Params, Role
+from oracle.chain.scripted_round import task_hash
+from oracle.chain.toolchain import ROOT, install_solc, tool
 
 from .harness import EVALUATORS, INFERENCE, OUTSIDER, OWNER, REFERENCE_SALT, REQUESTER, FastClient, RoundPlay
 

@@ -1,6 +1,6 @@
 """Helpers shared by the contract tests: who plays which role, a fast client for bulk rounds, and the
-checks every settling test makes (the contract's credits equal ``oracle.reward.settle``; the committee
-equals ``oracle.sortition.draw``).
+checks every settling test makes (the contract's credits equal ``oracle.protocol.reward.settle``; the committee
+equals ``oracle.protocol.sortition.draw``).
 
 ape's own transactions cost about 150 ms each here (gas estimation, pure-Python
 signing, a dozen RPCs, a call trace on every revert), so test setup and the
@@ -26,14 +26,14 @@ from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to
 from eth_utils.abi import get_abi_input_types, get_abi_output_types
 from web3 import HTTPProvider, Web3
 
-from oracle.chain import ContractRevert, PoQClient, by_address, decode_revert
-from oracle.commitments import new_salt, output_commitment, scores_commitment
-from oracle.ledger import build_rounds, check_against_reference, round_input
-from oracle.params import Params, Role, Stage
-from oracle.reward import (Cost, EvaluatorPayout, Evaluation, InferencePayout, Output, RoundInput, Settlement,
+from oracle.chain.client import ContractRevert, PoQClient, by_address, decode_revert
+from oracle.protocol.commitments import new_salt, output_commitment, scores_commitment
+from oracle.chain.ledger import build_rounds, check_against_reference, round_input
+from oracle.protocol.params import Params, Role, Stage
+from oracle.protocol.reward import (Cost, EvaluatorPayout, Evaluation, InferencePayout, Output, RoundInput, Settlement,
                            normalised_cost)
-from oracle.reward import settle as model_settle
-from oracle.sortition import Candidate, draw, draw_weight, mix_salts, round_seed
+from oracle.protocol.reward import settle as model_settle
+from oracle.protocol.sortition import Candidate, draw, draw_weight, mix_salts, round_seed
 
 # Role of each of the 20 test accounts (ape-config.yaml: number_of_accounts: 20).
 OWNER = 0
@@ -265,7 +265,7 @@ class FastClient(PoQClient):
         return int(self.rpc("eth_getBalance", [address, "latest"]), 16)
 
     def advance_to(self, poker: Any, rid: int, stages: set[Stage], tries: int = 10) -> None:
-        """Mine past deadlines until round ``rid`` reaches one of ``stages`` (``oracle.rounds.wait_for_stage``
+        """Mine past deadlines until round ``rid`` reaches one of ``stages`` (``oracle.chain.scripted_round.wait_for_stage``
         in fewer round trips: the head and the round are read in one batch)."""
         for _ in range(tries):
             batch = [{"jsonrpc": "2.0", "id": 0, "method": "eth_blockNumber", "params": []},
@@ -386,7 +386,7 @@ class RoundPlay:
                                                                 else [])
 
     def predicted_committee(self) -> list[str]:
-        """The committee ``oracle.sortition`` draws for this round (see ``predicted_committee``)."""
+        """The committee ``oracle.protocol.sortition`` draws for this round (see ``predicted_committee``)."""
         return predicted_committee(self.client, self.rid, self.salts(), self.opened_block)
 
 
@@ -402,7 +402,7 @@ def land_next_tx_at(client: FastClient, block: int) -> None:
 
 
 def draw_candidates(client: FastClient, rid: int, block: int | str = "latest") -> list[Candidate]:
-    """Every evaluator of the set at ``block`` with its ``oracle.sortition.draw_weight`` for round ``rid``,
+    """Every evaluator of the set at ``block`` with its ``oracle.protocol.sortition.draw_weight`` for round ``rid``,
     computed from the chain's state there (stake, activeAt, recentAt, recentStake) and the round's
     opening block and parameters."""
     r = client.round(rid)
@@ -419,7 +419,7 @@ def draw_candidates(client: FastClient, rid: int, block: int | str = "latest") -
 
 
 def predicted_committee(client: FastClient, rid: int, salts: Sequence[bytes], from_block: int = 0) -> list[str]:
-    """``oracle.sortition.draw`` over the chain's state in the block of round ``rid``'s draw and the salts
+    """``oracle.protocol.sortition.draw`` over the chain's state in the block of round ``rid``'s draw and the salts
     revealed in it (outputs' and reference's): the committee the contract must have drawn, in draw order.
     Also checks that the round stored the XOR of those salts and that the event's seed is its
     ``round_seed``."""
@@ -507,7 +507,7 @@ def _withheld_if_outputs(r: RoundInput) -> RoundInput:
 
 def check_settled(client: FastClient, rid: int, stakes: dict[str, int], from_block: int = 0,
                   expected_input: RoundInput | None = None) -> tuple[Settlement, RoundInput]:
-    """Asserts that round ``rid``'s settlement credited exactly what ``oracle.reward.settle`` says, to the
+    """Asserts that round ``rid``'s settlement credited exactly what ``oracle.protocol.reward.settle`` says, to the
     wei: every payout, slash, compensation, the paid total and the refund, in the contract's order. The
     model's input is read from the round's events; a test that knows what each node did passes it as
     ``expected_input`` too, and the events must say the same. Returns (settlement, input)."""

@@ -7,7 +7,7 @@ tests/forge/invariant/PoQInvariants.sol and asserted after every call. Here:
 - the campaign against contracts/PoQ.sol (v2) must hold every property, each invariant's
   campaign making at least 10,000 calls (runs x depth from foundry.toml, 20 x 500);
 - its settlements, written one JSON line each (``POQ_CAMPAIGN_LOG``), must equal the
-  Python reference model (``oracle.reward.settle``) to the wei, and must reach deep rounds
+  Python reference model (``oracle.protocol.reward.settle``) to the wei, and must reach deep rounds
   (scored outputs, withheld references, compensation, slashes): a campaign that never gets
   there proves little;
 - the same campaign against the contract of dff63f8 (tests/forge/legacy/PoQV1.sol) must
@@ -18,7 +18,7 @@ tests/forge/invariant/PoQInvariants.sol and asserted after every call. Here:
 
 The fuzz seed is fixed, so CI is reproducible; ``POQ_FUZZ_SEED=random`` lets forge pick
 one (it prints it), any other value is passed to ``--fuzz-seed``. forge and the offline
-compiler come from ``oracle.toolchain`` (``make setup``).
+compiler come from ``oracle.chain.toolchain`` (``make setup``).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import time
 
 import pytest
 
-from oracle.params import Aggregation, CostModel, Params
-from oracle.reward import Cost, Evaluation, Output, RoundInput, normalised_cost, settle
-from oracle.toolchain import ROOT, install_solc, tool
+from oracle.protocol.params import Aggregation, CostModel, Params
+from oracle.protocol.reward import Cost, Evaluation, Output, RoundInput, normalised_cost, settle
+from oracle.chain.toolchain import ROOT, install_solc, tool
 
 CAMPAIGN = "tests/forge/invariant"
 V2 = f"{CAMPAIGN}/PoQ.invariant.t.sol:PoQCampaignTest"
@@ -216,7 +216,7 @@ def mismatches(s: dict) -> list[str]:
 
 def test_v2_settlements_equal_the_reference_model(settlements):
     if "reference_withheld" not in {f.name for f in dataclasses.fields(RoundInput)}:
-        pytest.xfail("oracle.reward.RoundInput has no v2 fields yet (reference_withheld, compensation)")
+        pytest.xfail("oracle.protocol.reward.RoundInput has no v2 fields yet (reference_withheld, compensation)")
     wrong = [m for s in settlements for m in mismatches(s)]
     assert not wrong, f"{len(wrong)} mismatches over {len(settlements)} settlements, first ones:\n" + "\n".join(wrong[:10])
 

@@ -10,7 +10,7 @@ assertion that names its hole (a reason starting ``HOLE``), not at a setup step
 prove nothing about the hole. The grinding test's seat counts (an attacker choosing the
 block and order of its calls, against what its stake share predicts) are printed.
 
-forge and the offline compiler come from ``oracle.toolchain`` (``make setup``).
+forge and the offline compiler come from ``oracle.chain.toolchain`` (``make setup``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import subprocess
 
 import pytest
 
-from oracle.toolchain import ROOT, install_solc, tool
+from oracle.chain.toolchain import ROOT, install_solc, tool
 
 HOLES = ROOT / "tests" / "forge" / "holes"
 SOURCE = HOLES / "Holes.t.sol"

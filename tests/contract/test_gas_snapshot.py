@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-from oracle.toolchain import ROOT
+from oracle.chain.toolchain import ROOT
 
 SNAPSHOT = ROOT / "benchmarks" / "gas-snapshot.json"
 

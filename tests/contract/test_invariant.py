@@ -19,12 +19,12 @@ from collections import Counter
 
 import pytest
 
-from oracle.chain import ContractRevert, TaskSpec
-from oracle.commitments import reference_commitment
-from oracle.ledger import stakes_at_settlement
-from oracle.params import WAD, Role, Stage
-from oracle.reward import Cost
-from oracle.rounds import task_hash
+from oracle.chain.client import ContractRevert, TaskSpec
+from oracle.protocol.commitments import reference_commitment
+from oracle.chain.ledger import stakes_at_settlement
+from oracle.protocol.params import WAD, Role, Stage
+from oracle.protocol.reward import Cost
+from oracle.chain.scripted_round import task_hash
 
 from .harness import REFERENCE_SALT, FastClient, RoundPlay, check_settled
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from oracle.chain import TaskSpec
-from oracle.params import MAX_UNBONDING, MAX_WINDOW, WAD, Aggregation, Params, Role, Stage
+from oracle.chain.client import TaskSpec
+from oracle.protocol.params import MAX_UNBONDING, MAX_WINDOW, WAD, Aggregation, Params, Role, Stage
 
 from .harness import check_settled, fast_reverts_with, reverts_with
 

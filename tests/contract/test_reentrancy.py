@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from eth_utils import function_signature_to_4byte_selector
 
-from oracle.chain import TaskSpec
-from oracle.params import Stage
+from oracle.chain.client import TaskSpec
+from oracle.protocol.params import Stage
 
 from .harness import reverts_with
 

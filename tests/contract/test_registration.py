@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oracle.params import Role, Stage
+from oracle.protocol.params import Role, Stage
 
 from .harness import SPARE, fast_reverts_with, land_next_tx_at, reverts_with
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from oracle.chain import TaskSpec, by_address
-from oracle.commitments import output_commitment
-from oracle.params import WAD, Entry, Stage
-from oracle.reward import Cost
+from oracle.chain.client import TaskSpec, by_address
+from oracle.protocol.commitments import output_commitment
+from oracle.protocol.params import WAD, Entry, Stage
+from oracle.protocol.reward import Cost
 
 from .harness import (DEFAULT_EVAL_COST, EMPTY_SETTLEMENT, REFERENCE_SALT, fast_reverts_with, land_next_tx_at,
                       reverts_with)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from oracle.chain import TaskSpec, by_address
-from oracle.commitments import new_salt, output_commitment, scores_commitment
-from oracle.params import WAD, Entry, Stage
-from oracle.reward import Cost, split_budget
+from oracle.chain.client import TaskSpec, by_address
+from oracle.protocol.commitments import new_salt, output_commitment, scores_commitment
+from oracle.protocol.params import WAD, Entry, Stage
+from oracle.protocol.reward import Cost, split_budget
 
 from .harness import (DEFAULT_COST, DEFAULT_EVAL_COST, REFERENCE_SALT, ZERO32, check_settled, credits_of,
                       default_output, land_next_tx_at, predicted_committee, reverts_with)
@@ -76,7 +76,7 @@ def test_full_round_through_every_phase(poq, client, open_round, params, inferen
         assert tuple(ev.cost) == cost.as_tuple()
         assert client.view("submission", rid, node.address) == (Entry.REVEALED, cost.as_tuple())
     # The last reveal closed Reveal and, with no reference, drew the committee in the same transaction,
-    # by oracle.sortition's rule over the revealed salts.
+    # by oracle.protocol.sortition's rule over the revealed salts.
     (drawn,) = tx.events.filter(poq.CommitteeDrawn)
     members = list(drawn.members)
     assert len(members) == len(set(members)) == 3

@@ -9,11 +9,11 @@ revealed or withheld, stakes already slashed by a round settled just before
 (so that a slash is capped by what is left), costs from 0 to 2^64 - 1 and
 scores from 0 to 1e18. Each example opens a new round on the module's PoQ
 (deployed once, restored to the same snapshot after every example) and plays
-it; ``oracle.reward.settle`` of what the example told every node to do must
+it; ``oracle.protocol.reward.settle`` of what the example told every node to do must
 equal every payout, slash and compensation of the settlement's events, its paid
 total and refund, and every balance and stake must move by exactly that.
 
-The round is driven here rather than with ``oracle.rounds.play_scripted_round``,
+The round is driven here rather than with ``oracle.chain.scripted_round.play_scripted_round``,
 which reveals before the commit stage has closed when fewer than ``slots`` nodes
 commit, and cannot leave a committee member absent.
 """
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from oracle.chain import by_address
-from oracle.params import WAD, Aggregation, CostModel, Params, Stage
-from oracle.reward import Cost, Evaluation, Output, RoundInput, normalised_cost
+from oracle.chain.client import by_address
+from oracle.protocol.params import WAD, Aggregation, CostModel, Params, Stage
+from oracle.protocol.reward import Cost, Evaluation, Output, RoundInput, normalised_cost
 
 from .harness import RoundPlay, check_settled, credits_of
 

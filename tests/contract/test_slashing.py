@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from oracle.chain import by_address
-from oracle.ledger import stakes_at_settlement
-from oracle.params import WAD, Entry, Stage
-from oracle.reward import split_budget
+from oracle.chain.client import by_address
+from oracle.chain.ledger import stakes_at_settlement
+from oracle.protocol.params import WAD, Entry, Stage
+from oracle.protocol.reward import split_budget
 
 from .harness import check_settled, credits_of, reverts_with
 

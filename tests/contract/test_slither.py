@@ -3,7 +3,7 @@
 slither (pinned in requirements-slither.txt, its own venv ``.venv-slither``, made
 by ``make setup``) compiles every ``contracts/*.sol`` in one standard-JSON
 compilation with the offline compiler (``tools/solc.js``, registered by
-``oracle.toolchain``) and the OpenZeppelin remapping, and writes its JSON report.
+``oracle.chain.toolchain``) and the OpenZeppelin remapping, and writes its JSON report.
 contracts/test/ is not a target: ReentrantReceiver is a test-only attacker that
 re-enters ``withdraw`` on purpose and is never deployed; it would only add
 findings about itself.
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from oracle.artifacts import contract_sources
-from oracle.toolchain import ROOT, install_solc
+from oracle.chain.artifacts import contract_sources
+from oracle.chain.toolchain import ROOT, install_solc
 
 CONTRACTS = ROOT / "contracts"
 TRIAGE = CONTRACTS / "slither-triage.json"

@@ -1,6 +1,6 @@
-"""The committee draw: ``oracle.sortition`` reproduces the contract's ``CommitteeDrawn`` members exactly.
+"""The committee draw: ``oracle.protocol.sortition`` reproduces the contract's ``CommitteeDrawn`` members exactly.
 
-``oracle.sortition.draw`` (over ``draw_weight`` of the chain's state and ``round_seed`` of
+``oracle.protocol.sortition.draw`` (over ``draw_weight`` of the chain's state and ``round_seed`` of
 ``mix_salts`` of the revealed salts) is what the Monte Carlo reference backend draws
 committees with, so it must be the contract's rule to the last seat and its order: a
 stake-weighted draw, from a seed no block data enters, of evaluators that registered in a
@@ -14,11 +14,11 @@ import math
 import random
 from collections import Counter
 
-from oracle.chain import TaskSpec
-from oracle.commitments import reference_commitment
-from oracle.params import Role, Stage
-from oracle.rounds import task_hash
-from oracle.sortition import Candidate, draw, draw_weight, key, log2_q32
+from oracle.chain.client import TaskSpec
+from oracle.protocol.commitments import reference_commitment
+from oracle.protocol.params import Role, Stage
+from oracle.chain.scripted_round import task_hash
+from oracle.protocol.sortition import Candidate, draw, draw_weight, key, log2_q32
 
 from .harness import SPARE, RoundPlay, check_settled, draw_candidates, predicted_committee
 
@@ -46,7 +46,7 @@ def test_draws_equal_the_contract_over_many_rounds(poq, client, owner, requester
                                                    evaluators, params):
     """Rounds with unequal stakes, evaluators registering before and after rounds open, top-ups after a
     round opened, members slashed below the floor (and topped up again), exits and floor changes: every
-    ``CommitteeDrawn`` is ``oracle.sortition.draw`` of the chain's state, member for member, in order."""
+    ``CommitteeDrawn`` is ``oracle.protocol.sortition.draw`` of the chain's state, member for member, in order."""
     rng = random.Random(1009)
     # A slash of the whole floor: a member that stays away drops below it until it tops up.
     client.transact(owner, "setParams", params.with_(slash_amount=params.min_stake, **WINDOWS).as_contract_tuple())

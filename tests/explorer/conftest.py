@@ -1,6 +1,6 @@
 """Fixtures of the explorer suite: a devnet with played rounds, the explorer serving it, a headless Chromium.
 
-One Anvil and one PoQ per module (``oracle.devnet.Anvil``, ``PoQClient.deploy``),
+One Anvil and one PoQ per module (``oracle.chain.anvil.Anvil``, ``PoQClient.deploy``),
 with four inference nodes and three evaluators. Round 1 is all honest; after it a
 node withdraws; in round 2 one inference node commits and never reveals, so
 settlement slashes it, and it then tops its stake up. Tests that need another round play it with ``play``.
@@ -15,15 +15,15 @@ from typing import Callable
 
 import pytest
 
-from oracle.chain import PoQClient, dev_account
-from oracle.devnet import Anvil
+from oracle.chain.client import PoQClient, dev_account
+from oracle.chain.anvil import Anvil
 from oracle.explorer.index import ChainIndex
 from oracle.explorer.server import ExplorerServer
-from oracle.params import WAD, Params, Role, to_wad
-from oracle.quality.token_f1 import token_f1
-from oracle.reward import Cost
-from oracle.rounds import ScriptedEvaluator, ScriptedInference, play_scripted_round
-from oracle.toolchain import ROOT
+from oracle.protocol.params import WAD, Params, Role, to_wad
+from oracle.pipeline.quality.token_f1 import token_f1
+from oracle.protocol.reward import Cost
+from oracle.chain.scripted_round import ScriptedEvaluator, ScriptedInference, play_scripted_round
+from oracle.chain.toolchain import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags that keep a headless Chromium from reaching for hosts this machine cannot reach (ENVIRONMENT.md).

@@ -9,13 +9,13 @@ import urllib.request
 
 import pytest
 
-from oracle.artifacts import poq_artifact
-from oracle.chain import PoQClient, dev_account
-from oracle.cli import main as poq
-from oracle.deployment import Deployment, NodeAccount, abi_sha256
-from oracle.devnet import Anvil
+from oracle.chain.artifacts import poq_artifact
+from oracle.chain.client import PoQClient, dev_account
+from poq.main import main as poq
+from oracle.chain.deployment import Deployment, NodeAccount, abi_sha256
+from oracle.chain.anvil import Anvil
 from oracle.explorer.index import ChainIndex
-from oracle.params import Params, Role
+from oracle.protocol.params import Params, Role
 
 from .conftest import EVALUATORS, FLAKY, INFERENCE
 
@@ -237,7 +237,7 @@ def test_index_starts_over_when_the_chain_forgets_blocks():
 def test_model_options_map_account_names_and_addresses():
     from eth_utils import to_checksum_address
 
-    from oracle.commands.explorer import _models
+    from poq.commands.explorer import _models
 
     a, b = to_checksum_address("0x" + "11" * 20), "0x" + "ab" * 20  # b in lower case: any case is accepted
     names = {a: "inference-0"}

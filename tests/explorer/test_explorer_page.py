@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from oracle.params import Params
+from oracle.protocol.params import Params
 
 from .conftest import FLAKY, INFERENCE
 

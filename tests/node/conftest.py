@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from oracle.commands import devnet
-from oracle.deployment import Deployment
+from poq.commands import devnet
+from oracle.chain.deployment import Deployment
 from tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ class NodeProcess:
         with open(self.log_path, "a", encoding="utf-8") as log:
             log.write(f"----- start {' '.join(self.args)}\n")
             log.flush()
-            self.proc = subprocess.Popen([sys.executable, "-m", "oracle.cli", *self.args], cwd=ROOT, env=env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "poq", *self.args], cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
@@ -120,7 +120,7 @@ class Network:
         return proc.start()
 
     def rounds(self):
-        from oracle.ledger import build_rounds
+        from oracle.chain.ledger import build_rounds
 
         return build_rounds(self.chain().events(self.deployment.deploy_block))
 

@@ -18,12 +18,12 @@ import pytest
 
 from conftest import MODEL_ARGS, NodeProcess
 from node.store import Binding, Store
-from node.wire import encode_references, task_uri
-from oracle.chain import ContractRevert, TaskSpec, dev_account
-from oracle.commitments import new_salt, reference_commitment
-from oracle.ledger import check_against_reference, stakes_at_settlement
-from oracle.params import Entry, Stage
-from oracle.tasks import builtin_tasks, task_digest
+from oracle.protocol.task_uri import encode_references, task_uri
+from oracle.chain.client import ContractRevert, TaskSpec, dev_account
+from oracle.protocol.commitments import new_salt, reference_commitment
+from oracle.chain.ledger import check_against_reference, stakes_at_settlement
+from oracle.protocol.params import Entry, Stage
+from oracle.pipeline.tasks import builtin_tasks, task_digest
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +150,7 @@ def test_killed_inference_daemons_the_restarted_one_is_paid_the_vanished_one_is_
     _eventually(lambda: client.balance_of(names["inference-2"]) == 0, "inference-2 did not withdraw its pay")
     assert client.balance_of(names["inference-2"]) == 0
 
-    payouts = subprocess.run([sys.executable, "-m", "oracle.cli", "payouts", "--json",
+    payouts = subprocess.run([sys.executable, "-m", "poq", "payouts", "--json",
                               "--deployment", str(network.deployment.path)],
                              capture_output=True, text=True, timeout=120)
     assert payouts.returncode == 0, payouts.stderr
@@ -159,7 +159,7 @@ def test_killed_inference_daemons_the_restarted_one_is_paid_the_vanished_one_is_
     assert node["slashes"] == 1 and node["slashed_wei"] == params.slash_amount
     (entry,) = [e for e in data["rounds"] if e["round"] == round_id]
     assert entry["slashes"] == [{"node": "inference-3", "amount_wei": params.slash_amount}]
-    table = subprocess.run([sys.executable, "-m", "oracle.cli", "payouts",
+    table = subprocess.run([sys.executable, "-m", "poq", "payouts",
                             "--deployment", str(network.deployment.path)],
                            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert "inference-3 slashed" in table.stdout

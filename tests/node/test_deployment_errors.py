@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from oracle.cli import main
-from oracle.commands import devnet
-from oracle.devnet import free_port
+from poq.main import main
+from poq.commands import devnet
+from oracle.chain.anvil import free_port
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,9 @@ import requests
 
 from conftest import NodeProcess
 from node.store import Binding, Store, StoreMismatch
-from oracle.chain import ChainError
-from oracle.commands import devnet
-from oracle.deployment import Deployment
+from oracle.chain.client import ChainError
+from poq.commands import devnet
+from oracle.chain.deployment import Deployment
 from oracle.explorer.index import ChainIndex
 from oracle.explorer.server import ExplorerServer
 

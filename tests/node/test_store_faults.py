@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from node.rpc import is_transient
+from node.retry import is_transient
 from node.store import Binding, Store, StoreCorrupt, StoreLocked, StoreMismatch, StoreUnavailable
 
 ROOT = Path(__file__).resolve().parents[2]

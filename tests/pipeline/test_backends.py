@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from oracle.backends import Backend, BackendError, Generation
-from oracle.backends.llamacpp_backend import LlamaCppBackend
-from oracle.backends.openai_backend import OpenAIBackend
-from oracle.models import load_model, model_path
-from oracle.prompts import render
-from oracle.tasks import builtin_tasks
+from oracle.pipeline.backends import Backend, BackendError, Generation
+from oracle.pipeline.backends.llamacpp_backend import LlamaCppBackend
+from oracle.pipeline.backends.openai_backend import OpenAIBackend
+from oracle.pipeline.models import load_model, model_path
+from oracle.pipeline.prompts import render
+from oracle.pipeline.tasks import builtin_tasks
 
 SERVER_KEY = "poq-test-key"
 
@@ -251,7 +251,7 @@ def backends_tiny_checkpoint(tmp_path_factory) -> Path:
 
 
 def test_transformers_backend_on_a_local_folder(backends_tiny_checkpoint, backends_items):
-    from oracle.backends.transformers_backend import TransformersBackend
+    from oracle.pipeline.backends.transformers_backend import TransformersBackend
 
     backend = load_model(str(backends_tiny_checkpoint))
     try:
@@ -273,7 +273,7 @@ def test_transformers_template_without_system_role_gets_one_user_turn(backends_t
                                                                       tmp_path):
     from transformers import AutoTokenizer
 
-    from oracle.backends.transformers_backend import TransformersBackend
+    from oracle.pipeline.backends.transformers_backend import TransformersBackend
 
     folder = tmp_path / "no-system"
     shutil.copytree(backends_tiny_checkpoint, folder)
@@ -293,7 +293,7 @@ def test_transformers_template_without_system_role_gets_one_user_turn(backends_t
 
 
 def test_transformers_plain_completion_counts_the_plain_prompt(backends_tiny_checkpoint, backends_items):
-    from oracle.backends.transformers_backend import TransformersBackend
+    from oracle.pipeline.backends.transformers_backend import TransformersBackend
 
     backend = TransformersBackend(backends_tiny_checkpoint, "tiny", chat=False)
     try:
@@ -308,7 +308,7 @@ def test_transformers_plain_completion_counts_the_plain_prompt(backends_tiny_che
 def test_llama_cpp_formatter_without_system_role_is_detected():
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-    from oracle.backends.base import accepts_system_role
+    from oracle.pipeline.backends.base import accepts_system_role
 
     def check(template: str) -> bool:
         formatter = Jinja2ChatFormatter(template=template, eos_token="</s>", bos_token="<s>")

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from oracle.cli import main
-from oracle.evaluation import RECORDS, EvalConfig, Progress, load_records, load_run_tasks, run_eval, shard_slice
+from poq.main import main
+from oracle.pipeline.eval_run import RECORDS, EvalConfig, Progress, load_records, load_run_tasks, run_eval, shard_slice
 
 pytestmark = pytest.mark.slow
 

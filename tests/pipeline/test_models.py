@@ -8,9 +8,9 @@ from importlib.resources import files
 
 import pytest
 
-from oracle.backends import BackendError
-from oracle.backends.llamacpp_backend import LlamaCppBackend
-from oracle.models import (REGISTRY, GgufSource, ModelFileError, Part, UnknownModelError, assemble, load_model,
+from oracle.pipeline.backends import BackendError
+from oracle.pipeline.backends.llamacpp_backend import LlamaCppBackend
+from oracle.pipeline.models import (REGISTRY, GgufSource, ModelFileError, Part, UnknownModelError, assemble, load_model,
                            model_path)
 
 PAPER_MODELS = {

@@ -2,8 +2,8 @@
 
 import pytest
 
-from oracle.prompts import TEMPLATES, render
-from oracle.tasks import Task, builtin_tasks
+from oracle.pipeline.prompts import TEMPLATES, render
+from oracle.pipeline.tasks import Task, builtin_tasks
 
 
 def test_qa_prompt_carries_passage_and_question():

@@ -13,11 +13,11 @@ import urllib.request
 import numpy as np
 import pytest
 
-from oracle.quality import load_evaluator, scored
-from oracle.quality.openai_judge import parse_name, yes_probability
-from oracle.quality.rouge import rouge_l, rouge_l_max
-from oracle.quality.token_f1 import exact_match, token_f1
-from oracle.tasks import Task, builtin_tasks
+from oracle.pipeline.quality import load_evaluator, scored
+from oracle.pipeline.quality.openai_judge import parse_name, yes_probability
+from oracle.pipeline.quality.rouge import rouge_l, rouge_l_max
+from oracle.pipeline.quality.token_f1 import exact_match, token_f1
+from oracle.pipeline.tasks import Task, builtin_tasks
 
 LIGHTHOUSE = next(t for t in builtin_tasks() if t.id == "qa-lighthouse")  # gold: "Agnes Tull"
 GARDEN = next(t for t in builtin_tasks() if t.id == "sum-school-garden")
@@ -135,7 +135,7 @@ def tiny_cross_encoders(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from oracle.quality.bi_encoder import minilm_dir
+    from oracle.pipeline.quality.bi_encoder import minilm_dir
 
     root = tmp_path_factory.mktemp("tiny-ce")
     tok = AutoTokenizer.from_pretrained(str(minilm_dir()))
@@ -210,8 +210,8 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_openai_judge_against_a_real_local_server():
     """llama-cpp-python's OpenAI-compatible server with the same qwen2.5-1.5b: logprobs give the local judge's P(Yes)."""
-    from oracle.models import model_path
-    from oracle.quality import JUDGE_MODEL
+    from oracle.pipeline.models import model_path
+    from oracle.pipeline.quality import JUDGE_MODEL
 
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model_path(JUDGE_MODEL)),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from oracle.tasks import (Task, TaskFileError, TaskSourceUnavailable, builtin_tasks, load_tasks, task_canonical,
+from oracle.pipeline.tasks import (Task, TaskFileError, TaskSourceUnavailable, builtin_tasks, load_tasks, task_canonical,
                           task_digest)
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

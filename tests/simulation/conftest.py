@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from oracle.profile import EvaluatorCost, ProfileRecord, append_records
+from oracle.pipeline.records import EvaluatorCost, ProfileRecord, append_records
 
 
 @dataclass(frozen=True)

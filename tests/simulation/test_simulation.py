@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from oracle.commands import simulate as simulate_command
-from oracle.params import WAD, Aggregation, Params
+from poq.commands import simulate as simulate_command
+from oracle.protocol.params import WAD, Aggregation, Params
 from oracle.simulation.adversary import Settlements, compare
 from oracle.simulation.anvil_backend import AnvilBackend, SimulationMismatch
 from oracle.simulation.engine import SimulationConfig, build_rounds, draw_rounds
-from oracle.simulation.profile_pool import ProfileError, load_pool
+from oracle.simulation.record_pool import ProfileError, load_pool
 from oracle.simulation.reference_backend import ReferenceBackend
-from oracle.simulation.report import print_adversaries
+from oracle.simulation.results import print_adversaries
 from oracle.simulation.scenarios import scenarios
 from oracle.simulation.stats import by_name, node_stats
 

@@ -1,0 +1,1 @@
+"""The chain: the PoQ client, deployment file, ledger, devnet, event follower, raw JSON-RPC."""

@@ -1,0 +1,1 @@
+"""Inference and evaluation off chain: tasks, prompts, models, evaluators, cost, eval runs."""

@@ -1,0 +1,1 @@
+"""The protocol itself, no I/O: parameters, reward math, commitments, sortition, the task URI."""

@@ -1,0 +1,1 @@
+"""The command line: ``poq <command>``, above both libraries (``oracle`` and ``node``)."""
