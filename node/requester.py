@@ -1,4 +1,4 @@
-"""The requester daemon (``poq oracle``): opens rounds, reveals references, advances and settles.
+"""The requester daemon (``poq requester``): opens rounds, reveals references, advances and settles.
 
 For each round it takes the next task from its source, commits to the task's
 references with a fresh salt, and stores task, references, salt and commitment
@@ -24,9 +24,11 @@ from node.daemon import Daemon
 from node.commit_reveal import eth
 from node.store import Record
 from oracle.protocol.task_uri import encode_references, task_uri
-from oracle.chain.client import ContractRevert, TaskSpec
+from oracle.chain.client import ContractRevert, PoQClient, TaskSpec
+from oracle.chain.deployment import Deployment
+from oracle.errors import UsageError
 from oracle.protocol.commitments import new_salt, reference_commitment
-from oracle.protocol.params import Stage
+from oracle.protocol.params import MAX_SLOTS, Stage
 from oracle.pipeline.tasks import Task, task_digest
 
 PLANNED, OPENED, SETTLED, FAILED = "planned", "opened", "settled", "failed"
@@ -58,6 +60,40 @@ def check_budget(client, budget: int, version: int | None = None) -> int:
                            f"minimum of {floor} wei ({floor / 10**18:g} ETH, parameter version {version}): "
                            "raise --budget-eth")
     return version
+
+
+def plan_rounds(deployment: Deployment, client: PoQClient, budget: int, slots: int | None = None,
+                committee: int | None = None) -> RoundPlan:
+    """Budget, n and K: as given, else from the deployment and the chain's evaluator set.
+
+    A value given is used as given (never replaced by a default); one the chain cannot take
+    (more evaluators than are registered) is refused here rather than retried round after round.
+    """
+    slots = slots if slots is not None else len(deployment.accounts_by_role("inference"))
+    if slots <= 0:
+        raise UsageError(f"{deployment.path} lists no inference nodes: pass --slots N")
+    if slots > MAX_SLOTS:
+        raise UsageError(f"{deployment.path} lists {slots} inference nodes, more than the {MAX_SLOTS} slots a "
+                         f"round can have: pass --slots N with N <= {MAX_SLOTS}")
+    available = len(client.contract.functions.evaluatorSet().call())
+    if committee is None:
+        committee = min(3, available)
+        if committee <= 0:
+            raise UsageError(f"no evaluator is registered with PoQ {client.address}: register one first")
+    elif committee > available:
+        raise UsageError(f"--committee {committee}: only {available} evaluator(s) are registered with PoQ "
+                         f"{client.address}: give --committee 1 to {available}, or register more evaluators")
+    return RoundPlan(budget=budget, slots=slots, committee_size=committee)
+
+
+def check_funds(client: PoQClient, address: str, budget: int) -> None:
+    """Refuse to start when the requester cannot pay even one round's budget (it would retry forever)."""
+    balance = client.w3.eth.get_balance(address)
+    if balance < budget:
+        raise UsageError(f"--budget-eth {budget / 10**18:g}: the requester {address} holds only "
+                         f"{balance / 10**18:g} ETH, less than one round's budget: lower --budget-eth or fund "
+                         "the account")
+
 
 
 class Requester:

@@ -22,10 +22,10 @@ COMMANDS = [
     ("poq.commands.simulate", "Monte Carlo of PoQ rounds drawn from a recorded profile"),
     ("poq.commands.eval", "profile models and evaluators: quality, cost, correlations"),
     ("poq.commands.explorer", "serve a local explorer of rounds, nodes and payouts read from the chain"),
-    ("poq.commands.run", "the main job: a devnet, the oracle and real node daemons for a few rounds"),
+    ("poq.commands.run", "the main job: a devnet, the requester and real node daemons for a few rounds"),
     ("poq.commands.devnet", "start/stop a local Anvil with PoQ deployed and nodes registered"),
     ("poq.commands.node", "run an inference or evaluator node daemon"),
-    ("poq.commands.requester", "run the requester (poq oracle): open rounds, reveal, advance, settle"),
+    ("poq.commands.requester", "run the requester: open rounds, reveal, advance, settle"),
     ("poq.commands.payouts", "per-node and per-round payouts and slashes, from the chain"),
 ]
 
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def report_user_error(exc: BaseException, debug: bool) -> int:
     """One line on stderr for a user's mistake (the traceback first under ``--debug``); exit code 2."""
-    from oracle.errors import USAGE_EXIT
+    from poq.errors import USAGE_EXIT
 
     if debug:
         import traceback
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        from oracle.errors import is_user_error
+        from poq.errors import is_user_error
 
         if not is_user_error(exc):
             raise

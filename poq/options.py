@@ -16,14 +16,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 from urllib.parse import urlparse
 
-# The contract's integer widths: every cost and cost reference is a uint64, every budget a uint128 pool.
-UINT64_MAX = 2**64 - 1
 # A round's budget: at most 2^96 wei (about 79 billion ETH), far below the uint128 pools it is split into.
 MAX_BUDGET_WEI = 2**96
 WEI_PER_ETH = 10**18
-# The contract's limits on a round (PoQ.MAX_SLOTS, PoQ.MAX_COMMITTEE).
-MAX_SLOTS = 64
-MAX_COMMITTEE = 16
 
 _Type = Callable[[str], object]
 
@@ -283,3 +278,36 @@ def name_column(table, header: str, names: Iterable[str], **kwargs) -> None:
     """Add a column of names that is never cut: as wide as its longest name, folded if it must be."""
     width = max([len(header), *(len(str(n)) for n in names)])
     table.add_column(header, no_wrap=True, overflow="fold", min_width=width, **kwargs)
+
+
+def check_model(name: str) -> None:
+    """``ValueError`` unless ``load_model`` can resolve ``name`` (checked without loading it)."""
+    from oracle.pipeline.models import check_model_name
+
+    try:
+        check_model_name(name)
+    except Exception as exc:  # UnknownModelError, or ModelFileError (a BackendError) for a missing .gguf path
+        raise ValueError(str(exc)) from None
+
+
+def check_evaluator(name: str) -> None:
+    """``ValueError`` unless ``load_evaluator`` knows ``name`` (checked without loading it)."""
+    from oracle.pipeline.quality import check_name
+
+    check_name(name)
+
+
+def _checked(check: Callable[[str], None], label: str) -> _Type:
+    def parse(text: str) -> str:
+        try:
+            check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return text
+
+    parse.__name__ = label
+    return parse
+
+
+model_name = _checked(check_model, "model name")
+evaluator_name = _checked(check_evaluator, "evaluator name")

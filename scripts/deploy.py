@@ -2,7 +2,7 @@
 
 The same contract, constructor arguments and deployment file as ``poq devnet
 up``, for ape users: the deployment file (chain id, address, deploy block,
-ABI hash, RPC URL) is what ``poq node``, ``poq oracle`` and ``poq payouts``
+ABI hash, RPC URL) is what ``poq node``, ``poq requester`` and ``poq payouts``
 read. Nodes register themselves on a real network, so the file lists none.
 
     ape run deploy --network ethereum:local:foundry --account deployer --deployment .poq/deployment.json

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from oracle.protocol.params import UINT64_MAX
 from poq.main import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,13 +51,13 @@ def _dead_port() -> int:
 
 
 # ----------------------------------------------------------------------------------------------------- case 5
-# `poq oracle`: budgets that retried forever, --parallel that hung, --slots/--committee 0 replaced by the
+# `poq requester`: budgets that retried forever, --parallel that hung, --slots/--committee 0 replaced by the
 # defaults, --rounds -1 "settled".
 
 
 @pytest.mark.parametrize("budget", ["-1", "1e30", "0", "nan", "inf", "-1e30", "1e-19", "lots"])
 def test_oracle_refuses_a_budget_it_could_never_pay(capsys, budget):
-    err = _parse_error(capsys, ["oracle", "--budget-eth", budget])
+    err = _parse_error(capsys, ["requester", "--budget-eth", budget])
     assert f"argument --budget-eth: {budget!r}" in err
     assert "give" in err  # the fix
 
@@ -75,13 +76,13 @@ def test_oracle_budget_is_converted_to_wei_exactly():
                                                ("--committee", "17"), ("--limit", "0"), ("--poll", "0"),
                                                ("--poll", "nan"), ("--rounds", "two")])
 def test_oracle_refuses_counts_it_would_hang_on_or_replace(capsys, option, value):
-    err = _parse_error(capsys, ["oracle", option, value])
+    err = _parse_error(capsys, ["requester", option, value])
     assert f"argument {option}: {value!r}" in err
 
 
 def test_oracle_rounds_hang_is_gone(tmp_path):
     """--parallel 0 used to hang with a chain behind it; it is now refused before anything starts."""
-    proc = _poq("oracle", "--parallel", "0", "--deployment", str(tmp_path / "none.json"), timeout=30)
+    proc = _poq("requester", "--parallel", "0", "--deployment", str(tmp_path / "none.json"), timeout=30)
     assert proc.returncode == 2
     assert "argument --parallel: '0'" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -95,7 +96,7 @@ class _FakeCall:
 
 
 class _FakeClient:
-    """Just what ``round_plan`` and ``check_funds`` read from a PoQClient."""
+    """Just what ``plan_rounds`` and ``check_funds`` read from a PoQClient."""
 
     address = "0x" + "ab" * 20
 
@@ -112,24 +113,21 @@ class _FakeDeployment:
         return ["a", "b"] if role == "inference" else []
 
 
-def test_oracle_uses_the_slots_and_committee_given_and_refuses_what_the_chain_cannot_seat():
-    from poq.commands.requester import round_plan
+def test_requester_uses_the_slots_and_committee_given_and_refuses_what_the_chain_cannot_seat():
+    from node.requester import plan_rounds
     from oracle.errors import UsageError
 
-    plan = round_plan(argparse.Namespace(slots=None, committee=None, budget_eth=1.0), _FakeDeployment(),
-                      _FakeClient(evaluators=5))
+    plan = plan_rounds(_FakeDeployment(), _FakeClient(evaluators=5), 10**18)
     assert (plan.slots, plan.committee_size, plan.budget) == (2, 3, 10**18)
-    plan = round_plan(argparse.Namespace(slots=1, committee=1, budget_eth=0.5), _FakeDeployment(),
-                      _FakeClient(evaluators=5))
+    plan = plan_rounds(_FakeDeployment(), _FakeClient(evaluators=5), 5 * 10**17, slots=1, committee=1)
     assert (plan.slots, plan.committee_size, plan.budget) == (1, 1, 5 * 10**17)
     # More evaluators than are registered: the contract reverts every openRound, so refuse it up front.
     with pytest.raises(UsageError, match="--committee 4: only 3 evaluator"):
-        round_plan(argparse.Namespace(slots=None, committee=4, budget_eth=1.0), _FakeDeployment(),
-                   _FakeClient(evaluators=3))
+        plan_rounds(_FakeDeployment(), _FakeClient(evaluators=3), 10**18, committee=4)
 
 
-def test_oracle_refuses_a_budget_above_the_requester_balance():
-    from poq.commands.requester import check_funds
+def test_requester_refuses_a_budget_above_the_requester_balance():
+    from node.requester import check_funds
     from oracle.errors import UsageError
 
     check_funds(_FakeClient(3, balance=2 * 10**18), "0x1", 10**18)
@@ -221,7 +219,7 @@ def test_profile_measures_fit_the_contracts_uint64_through_every_sum(tmp_path):
     profile.write_text("".join(json.dumps(r) + "\n" for r in big))
     base = Params()
     inf, ev = load_pool(profile).suggested_cost_models(64, base.inference_cost, base.evaluator_cost)
-    assert max(inf.as_tuple() + ev.as_tuple()) <= options.UINT64_MAX
+    assert max(inf.as_tuple() + ev.as_tuple()) <= UINT64_MAX
 
 
 @pytest.mark.parametrize("refs", ["1" + "0" * 80 + ",20,30", "18446744073709551616,1,1", "0,1,1", "-100,20,30",
@@ -236,7 +234,7 @@ def test_simulate_largest_cost_reference_is_accepted():
     from poq import options
     from poq.commands.simulate import _refs
 
-    assert _refs("18446744073709551615,1,1") == (options.UINT64_MAX, 1, 1)
+    assert _refs("18446744073709551615,1,1") == (UINT64_MAX, 1, 1)
 
 
 def test_simulate_bounds_rounds_and_reports_progress_while_drawing_and_building(tmp_path, capsys):
@@ -461,7 +459,7 @@ def test_negative_csv_values_reach_the_validator(capsys):
         err = _parse_error(capsys, argv)
         assert "expected one argument" not in err
         assert "argument --inference-refs: '-100,20,30': -100 is out of range" in err
-    err = _parse_error(capsys, ["oracle", "--budget-eth", "-1e30"])
+    err = _parse_error(capsys, ["requester", "--budget-eth", "-1e30"])
     assert "argument --budget-eth: '-1e30'" in err
 
 
@@ -497,7 +495,7 @@ def _payout_data() -> dict:
 
 
 def test_payout_tables_keep_node_names_whole_when_piped():
-    from poq.commands.payouts import render
+    from poq.tables import render
 
     buffer = io.StringIO()
     render(_payout_data(), Console(file=buffer, width=80))  # rich's width when output is not a terminal

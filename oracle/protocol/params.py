@@ -16,6 +16,11 @@ WAD = 10**18
 MAX_WINDOW = 50_400
 MAX_UNBONDING = 201_600
 UINT96_MAX = 2**96 - 1
+# Every cost and cost reference is a uint64 on the contract.
+UINT64_MAX = 2**64 - 1
+# A round's limits (``PoQ.MAX_SLOTS``, ``PoQ.MAX_COMMITTEE``).
+MAX_SLOTS = 64
+MAX_COMMITTEE = 16
 
 
 def to_wad(score: float) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from oracle.errors import UsageError
-from oracle.protocol.params import WAD, CostModel, to_wad
+from oracle.protocol.params import MAX_SLOTS, WAD, CostModel, to_wad
 from oracle.pipeline.records import EvaluatorCost, ProfileRecord
 from oracle.pipeline.cost_profile import cost_reference
 from oracle.protocol.reward import Cost
@@ -37,7 +37,6 @@ GROUND_TRUTH = "ground-truth"
 # Costs are uint64 on the contract, and a committee member attests the sum of up to MAX_SLOTS item costs
 # (the evaluator's cost reference is slots x the p90): a recorded measure may be at most MAX_MEASURE, so
 # every sum and every suggested reference still fits, with room for the float rounding of a p90.
-MAX_SLOTS = 64
 MAX_MEASURE = 10**17  # 64 x 1e17 = 6.4e18 < 2^64 - 1 = 1.8e19
 RECORD_FIX = "re-record the profile with `poq eval` or fix that line"
 

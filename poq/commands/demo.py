@@ -57,8 +57,11 @@ def _f1_scorer(noise: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from poq.options import console as wide_console
     from rich.table import Table
+
+    from oracle.chain.payouts import collect_since
+    from poq.options import console as wide_console
+    from poq.tables import render
 
     from oracle.chain.client import PoQClient, dev_account
     from oracle.chain.anvil import Anvil
@@ -94,19 +97,18 @@ def run(args: argparse.Namespace) -> int:
         rid = play_scripted_round(client, owner, QUESTION, "qa", REFERENCE, inference, evaluators,
                                   budget=budget, committee_size=3)
         record = build_rounds(client.events())[rid]
+        roles = {**{a.account.address: "inference" for a in inference},
+                 **{e.account.address: "evaluator" for e in evaluators}}
+        data = collect_since(client, 0, names, roles)
 
-    answers = {acct.account.address: acct.output for acct in inference}
-    table = Table(title=f"Round {rid}: budget {budget / 1e18:g} ETH, committee {len(record.committee)} of "
-                        f"{len(evaluators)} evaluators ({params.aggregation.name.lower()} aggregation)")
-    for col in ("node", "role", "answer", "quality / agreement", "cost", "reward", "payout (ETH)"):
-        table.add_column(col, justify="right" if col not in ("node", "role", "answer") else "left")
-    for p in record.inference_paid:
-        table.add_row(names[p["node"]], "inference", answers[p["node"]][:40], f"{p['quality'] / 1e18:.3f}",
-                      f"{p['cost'] / 1e18:.3f}", f"{p['reward'] / 1e18:.3f}", f"{p['amount'] / 1e18:.6f}")
-    for p in record.evaluator_paid:
-        table.add_row(names[p["node"]], "evaluator", "", f"{p['agreement'] / 1e18:.3f}",
-                      f"{p['cost'] / 1e18:.3f}", f"{p['reward'] / 1e18:.3f}", f"{p['amount'] / 1e18:.6f}")
-    console.print(table)
+    answers = Table(title=f"Round {rid}: budget {budget / 1e18:g} ETH, committee {len(record.committee)} of "
+                          f"{len(evaluators)} evaluators ({params.aggregation.name.lower()} aggregation)")
+    for col in ("node", "answer"):
+        answers.add_column(col)
+    for acct in inference:
+        answers.add_row(names[acct.account.address], acct.output)
+    console.print(answers)
+    render(data, console, sections=("payouts",))
     console.print(f"paid {record.paid / 1e18:.6f} ETH + refund {record.refund / 1e18:.6f} ETH = "
                   f"{(record.paid + record.refund) / 1e18:g} ETH budget")
     problems = check_against_reference(record, params)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from poq.options import csv_ints, existing_file, names, output_dir, positive_int
+from poq.options import check_evaluator, check_model, csv_ints, existing_file, names, output_dir, positive_int
 
 DEFAULT_OUT = Path("eval-out")
 SOURCES = ("builtin", "squad", "cnn_dailymail")
@@ -29,21 +29,6 @@ def _csv(text: str | list[str]) -> list[str]:
     if isinstance(text, list):  # already parsed by its option's type
         return text
     return [x.strip() for x in text.split(",") if x.strip()]
-
-
-def _check_model(name: str) -> None:
-    from oracle.pipeline.models import check_model_name
-
-    try:
-        check_model_name(name)
-    except Exception as exc:  # UnknownModelError, or ModelFileError for a missing .gguf path
-        raise ValueError(str(exc)) from None
-
-
-def _check_evaluator(name: str) -> None:
-    from oracle.pipeline.quality import check_name
-
-    check_name(name)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,9 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", action="append", type=existing_file, default=None, metavar="PATH",
                    help="local file for each non-builtin --tasks source, in the same order (repeat the option)")
     p.add_argument("--limit", type=positive_int, default=None, help="first N tasks of each source")
-    p.add_argument("--models", type=names(check=_check_model, what="models"), default=",".join(DEFAULT_MODELS),
+    p.add_argument("--models", type=names(check=check_model, what="models"), default=",".join(DEFAULT_MODELS),
                    help=f"comma-separated model names (default {','.join(DEFAULT_MODELS)})")
-    p.add_argument("--evaluators", type=names(check=_check_evaluator, what="evaluators"),
+    p.add_argument("--evaluators", type=names(check=check_evaluator, what="evaluators"),
                    default=",".join(DEFAULT_EVALUATORS),
                    help=f"comma-separated evaluator names (default {','.join(DEFAULT_EVALUATORS)})")
     p.add_argument("--out", type=output_dir, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")

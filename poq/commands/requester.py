@@ -1,4 +1,4 @@
-"""``poq oracle``: the requester daemon. Opens rounds from a task source and sees each one settled.
+"""``poq requester``: the requester daemon. Opens rounds from a task source and sees each one settled.
 
 Every round gets the next task (built-in, or a SQuAD / CNN-DailyMail file),
 the budget, n inference slots and a committee of K, and a salted commitment to
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 
-from poq.commands.node import add_daemon_args, fail, open_daemon, setup_errors
-from poq.options import (MAX_COMMITTEE, MAX_SLOTS, eth_to_wei, existing_file, int_range,
-                                     non_negative_int, positive_eth, positive_int)
+from oracle.protocol.params import MAX_COMMITTEE, MAX_SLOTS
+from poq.chain_args import add_daemon_args, fail, open_daemon, setup_errors
+from poq.options import eth_to_wei, existing_file, int_range, non_negative_int, positive_eth, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("oracle", help="run the requester: open rounds from a task source, reveal, advance, settle",
+    p = sub.add_parser("requester", help="run the requester: open rounds from a task source, reveal, advance, settle",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tasks", default="builtin", choices=("builtin", "squad", "cnn_dailymail"),
                    help="task source (default builtin)")
@@ -39,54 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def round_plan(args: argparse.Namespace, deployment, client):
-    """Budget, n and K: from the options, else from the deployment and the chain's evaluator set.
-
-    An option given is used as given (never replaced by a default); one the chain cannot take
-    (more evaluators than are registered) is refused here rather than retried round after round.
-    """
-    from node.requester import RoundPlan
-
-    from oracle.errors import UsageError
-
-    slots = args.slots if args.slots is not None else len(deployment.accounts_by_role("inference"))
-    if slots <= 0:
-        raise UsageError(f"{deployment.path} lists no inference nodes: pass --slots N")
-    if slots > MAX_SLOTS:
-        raise UsageError(f"{deployment.path} lists {slots} inference nodes, more than the {MAX_SLOTS} slots a "
-                         f"round can have: pass --slots N with N <= {MAX_SLOTS}")
-    available = len(client.contract.functions.evaluatorSet().call())
-    if args.committee is None:
-        committee = min(3, available)
-        if committee <= 0:
-            raise UsageError(f"no evaluator is registered with PoQ {client.address}: register one first")
-    else:
-        committee = args.committee
-        if committee > available:
-            raise UsageError(f"--committee {committee}: only {available} evaluator(s) are registered with PoQ "
-                             f"{client.address}: give --committee 1 to {available}, or register more evaluators")
-    return RoundPlan(budget=eth_to_wei(args.budget_eth), slots=slots, committee_size=committee)
-
-
-def check_funds(client, address: str, budget: int) -> None:
-    """Refuse to start when the requester cannot pay even one round's budget (it would retry forever)."""
-    from oracle.errors import UsageError
-
-    balance = client.w3.eth.get_balance(address)
-    if balance < budget:
-        raise UsageError(f"--budget-eth {budget / 10**18:g}: the requester {address} holds only "
-                         f"{balance / 10**18:g} ETH, less than one round's budget: lower --budget-eth or fund "
-                         "the account")
-
-
 def run(args: argparse.Namespace) -> int:
     from node import requester
     from oracle.pipeline.tasks import load_tasks
 
     try:
         deployment, daemon = open_daemon(args, "requester")
-        plan = round_plan(args, deployment, daemon.client)
-        check_funds(daemon.client, daemon.account.address, plan.budget)
+        plan = requester.plan_rounds(deployment, daemon.client, eth_to_wei(args.budget_eth), args.slots,
+                                     args.committee)
+        requester.check_funds(daemon.client, daemon.account.address, plan.budget)
         requester.check_budget(daemon.client, plan.budget)  # the contract's min_budget (BudgetTooLow: a ValueError)
         tasks = load_tasks(args.tasks, args.tasks_path, args.limit)
     except setup_errors() as exc:

@@ -1,9 +1,9 @@
-"""``poq run``: the main job. A devnet, real node daemons and the oracle, for a few rounds.
+"""``poq run``: the main job. A devnet, real node daemons and the requester, for a few rounds.
 
 Starts a fresh devnet (``poq devnet up``), then one inference daemon per model
 and one evaluator daemon per evaluator, each a separate ``poq node`` process
 with its own key and store, talking JSON-RPC to Anvil. Once all of them are
-ready, it runs the oracle (requester) here with a progress bar over the
+ready, it runs the requester here with a progress bar over the
 rounds, prints every daemon's log lines as they come (also kept under
 ``<state dir>/logs``), and ends with the payout table read from the chain and
 checked against the Python reference model. Daemons and Anvil are stopped at
@@ -22,8 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from poq.commands.eval import _check_evaluator, _check_model
-from poq.options import existing_file, names, positive_eth, positive_int
+from poq.options import check_evaluator, check_model, eth_to_wei, existing_file, names, positive_eth, positive_int
 
 DEFAULT_MODELS = "smollm2-135m,qwen2.5-0.5b"
 DEFAULT_EVALUATORS = "token_f1,minilm-bi,minilm-onnx"
@@ -33,11 +32,11 @@ WITHDRAW_TIMEOUT_S = 60.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="the main job: a devnet, the oracle and real node daemons for a few rounds",
+    p = sub.add_parser("run", help="the main job: a devnet, the requester and real node daemons for a few rounds",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", type=names(check=_check_model, what="models"), default=DEFAULT_MODELS,
+    p.add_argument("--models", type=names(check=check_model, what="models"), default=DEFAULT_MODELS,
                    help=f"inference daemons, one per packaged model, comma-separated (default {DEFAULT_MODELS})")
-    p.add_argument("--evaluators", type=names(check=_check_evaluator, what="evaluators"), default=DEFAULT_EVALUATORS,
+    p.add_argument("--evaluators", type=names(check=check_evaluator, what="evaluators"), default=DEFAULT_EVALUATORS,
                    help=f"evaluator daemons, comma-separated (default {DEFAULT_EVALUATORS})")
     p.add_argument("--rounds", type=positive_int, default=3, help="rounds to play (default 3)")
     p.add_argument("--tasks", default="builtin", choices=("builtin", "squad", "cnn_dailymail"))
@@ -137,7 +136,7 @@ def wait_withdrawn(client, nodes, timeout: float) -> list[str]:
 
 def clear_state_dir(state_dir: Path) -> None:
     """Remove what a previous ``poq run`` left (stopping its Anvil), and only that."""
-    from poq.commands.devnet import down
+    from oracle.chain.devnet import down
 
     deployment = state_dir / "deployment.json"
     if deployment.exists():
@@ -158,11 +157,11 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from node import requester
-    from node.keys import from_keystore
-    from poq.commands import devnet
-    from poq.commands.node import make_daemon
-    from poq.commands.payouts import collect, render
-    from poq.commands.requester import round_plan
+    from oracle.chain.keys import from_keystore
+    from oracle.chain import devnet
+    from node.startup import make_daemon
+    from oracle.chain.payouts import collect
+    from poq.tables import render
     from oracle.pipeline.tasks import load_tasks
 
     console = wide_console()
@@ -197,9 +196,8 @@ def run(args: argparse.Namespace) -> int:
 
         account = from_keystore(deployment.resolve(deployment.account("requester").keystore),
                                 deployment.resolve(deployment.password_file))
-        daemon = make_daemon(deployment, "oracle", account, logging.getLogger("oracle"))
-        plan = round_plan(argparse.Namespace(slots=None, committee=None, budget_eth=args.budget_eth),
-                          deployment, daemon.client)
+        daemon = make_daemon(deployment, "requester", account, logging.getLogger("requester"))
+        plan = requester.plan_rounds(deployment, daemon.client, eth_to_wei(args.budget_eth))
         with Progress(TextColumn("[bold]rounds"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=console) as bar:
             task_id = bar.add_task("", total=args.rounds)

@@ -18,7 +18,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from poq.options import (MAX_COMMITTEE, MAX_SLOTS, UINT64_MAX, csv_ints, fraction, int_range, names,
+from oracle.protocol.params import MAX_COMMITTEE, MAX_SLOTS, UINT64_MAX
+from poq.options import (csv_ints, fraction, int_range, names,
                                      output_dir, rpc_url)
 
 DEFAULT_OUT = Path("runs/simulate")

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from oracle.chain.client import PoQClient, dev_account
-from poq.commands.payouts import collect
+from oracle.chain.payouts import collect
 from oracle.chain.deployment import Deployment, NodeAccount
 from oracle.chain.anvil import Anvil
 from oracle.explorer.index import ChainIndex

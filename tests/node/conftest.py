@@ -1,7 +1,7 @@
 """A devnet with real node daemons as separate processes, shared by the daemon tests of a module.
 
 Anvil runs with interval + automatic mining (``poq devnet up``); every daemon
-and the oracle reach it through a loopback TCP proxy the tests can cut. The
+and the requester reach it through a loopback TCP proxy the tests can cut. The
 inference daemons run the smallest packaged model (SmolLM2-135M, one thread
 each) and the evaluators are cheap real ones, so a round takes seconds.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from poq.commands import devnet
+from oracle.chain import devnet
 from oracle.chain.deployment import Deployment
 from tcp_proxy import TcpProxy
 
@@ -113,10 +113,10 @@ class Network:
     def evaluator(self, name: str, env: dict | None = None) -> NodeProcess:
         return self.node(name, ["node", "evaluator", "--evaluator", EVALUATORS[name]], env)
 
-    def oracle(self, rounds: int, slots: int = 2) -> NodeProcess:
-        proc = NodeProcess("oracle", ["oracle", "--rounds", str(rounds), "--slots", str(slots), "--no-progress",
+    def requester(self, rounds: int, slots: int = 2) -> NodeProcess:
+        proc = NodeProcess("requester", ["requester", "--rounds", str(rounds), "--slots", str(slots), "--no-progress",
                                       "--deployment", str(self.deployment.path), "--rpc", self.proxy.url,
-                                      "--poll", "0.3", "--budget-eth", "1"], self.logs / "oracle.log")
+                                      "--poll", "0.3", "--budget-eth", "1"], self.logs / "requester.log")
         return proc.start()
 
     def rounds(self):

@@ -2,7 +2,7 @@
 outages lose no round, salt or reward.
 
 Every daemon is a separate ``poq node`` process talking JSON-RPC through a
-proxy the test can cut; the oracle is ``poq oracle``. Tests share one network
+proxy the test can cut; the requester is ``poq requester``. Tests share one network
 (module fixture) and each plays its own rounds.
 """
 
@@ -50,7 +50,7 @@ def _new_rounds(net, before: set[int]) -> list:
 
 def test_rounds_settle_as_the_reference_model_says_and_nodes_withdraw(network):
     before = set(network.rounds())
-    oracle = network.oracle(rounds=3)
+    oracle = network.requester(rounds=3)
     assert oracle.wait_exit(ROUND_TIMEOUT * 2) == 0, oracle.output()[-3000:]
 
     rounds = _new_rounds(network, before)
@@ -128,7 +128,7 @@ def test_killed_inference_daemons_the_restarted_one_is_paid_the_vanished_one_is_
     vanished = network.inference("inference-3", env=PAUSE).start()
     for proc in (restarted, vanished):
         proc.wait_for("ready:", timeout=240)
-    oracle = network.oracle(rounds=1, slots=3)
+    oracle = network.requester(rounds=1, slots=3)
     round_id = _kill_in_commit_reveal_window(network, restarted)
     assert _kill_in_commit_reveal_window(network, vanished) == round_id
     _restart_and_expect_reveal(restarted, round_id)
@@ -170,7 +170,7 @@ def test_a_node_slashed_below_min_stake_takes_no_rounds_and_says_so(network):
     names, params = _names(network), network.deployment.protocol_params()
     assert network.chain().node(names["inference-3"])["stake"] < params.min_stake
     before = set(network.rounds())
-    oracle = network.oracle(rounds=1, slots=2)
+    oracle = network.requester(rounds=1, slots=2)
     assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
     (r,) = _new_rounds(network, before)
     assert names["inference-3"] not in r.committed
@@ -203,10 +203,10 @@ def test_a_second_daemon_on_one_key_is_refused_and_a_key_of_another_role_too(net
 def test_a_requester_killed_and_started_again_with_rounds_1_opens_one_round_in_all(network):
     """``--rounds 1`` twice, the first run SIGKILLed after it opened its round: one round, one budget."""
     before = set(network.rounds())
-    oracle = network.oracle(rounds=1, slots=2)
+    oracle = network.requester(rounds=1, slots=2)
     oracle.wait_for("opened for task", timeout=120)
     oracle.kill()
-    again = network.oracle(rounds=1, slots=2)
+    again = network.requester(rounds=1, slots=2)
     assert again.wait_exit(ROUND_TIMEOUT) == 0, again.output()[-3000:]
     assert "resuming 1 round(s) from the store" in again.output()
     (r,) = _new_rounds(network, before)
@@ -217,7 +217,7 @@ def test_evaluator_daemon_killed_between_commit_and_reveal_reveals_after_restart
     network.nodes["evaluator-1"].stop()
     proc = network.evaluator("evaluator-1", env=PAUSE).start()
     proc.wait_for("ready:", timeout=240)
-    oracle = network.oracle(rounds=1, slots=2)
+    oracle = network.requester(rounds=1, slots=2)
     round_id = _kill_in_commit_reveal_window(network, proc)
     _restart_and_expect_reveal(proc, round_id)
     assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
@@ -232,10 +232,10 @@ def test_evaluator_daemon_killed_between_commit_and_reveal_reveals_after_restart
 
 def test_daemons_ride_out_an_rpc_outage_without_losing_the_round(network):
     before = set(network.rounds())
-    oracle = network.oracle(rounds=1, slots=2)
+    oracle = network.requester(rounds=1, slots=2)
     oracle.wait_for("opened for task", timeout=120)
     offsets = {name: len(p.text()) for name, p in network.nodes.items()}
-    network.proxy.block()  # every daemon and the oracle lose the RPC ...
+    network.proxy.block()  # every daemon and the requester lose the RPC ...
     time.sleep(6)
     network.proxy.unblock()  # ... and get it back, well inside the round's deadlines
     assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
@@ -250,7 +250,7 @@ def test_daemons_ride_out_an_rpc_outage_without_losing_the_round(network):
 
 
 # ---------------------------------------------------------------------- v2: dust, no reference, withheld, absent
-# Rounds the test opens and drives itself (as the owner account, not the oracle's requester).
+# Rounds the test opens and drives itself (as the owner account, not the requester daemon).
 
 def _open(client, requester, task, *, reference: bool, slots: int = 2, committee: int = 3,
           budget: int = 10**18) -> int:
@@ -348,7 +348,7 @@ def test_an_absent_evaluator_is_slashed_and_learns_it_after_a_restart(network):
     absent = network.nodes["evaluator-2"]
     absent.stop()
     before = set(network.rounds())
-    oracle = network.oracle(rounds=1, slots=2)
+    oracle = network.requester(rounds=1, slots=2)
     assert oracle.wait_exit(ROUND_TIMEOUT) == 0, oracle.output()[-3000:]
     (r,) = _new_rounds(network, before)
     r = _checked(network, r.round_id)

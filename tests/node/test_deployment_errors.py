@@ -7,7 +7,7 @@ import json
 import pytest
 
 from poq.main import main
-from poq.commands import devnet
+from oracle.chain import devnet
 from oracle.chain.anvil import free_port
 
 

@@ -11,7 +11,7 @@ import requests
 from eth_account import Account
 from web3.exceptions import Web3RPCError
 
-from node import keys
+from oracle.chain import keys
 from node.retry import Backoff, is_transient, retry
 from node.store import Store, StoreMismatch
 from oracle.protocol.task_uri import decode_references, encode_references, task_from_uri, task_uri
