@@ -30,7 +30,8 @@ import numpy as np  # noqa: E402
 
 from oracle.pipeline.quality import load_evaluator, scored  # noqa: E402
 from oracle.pipeline.quality.bi_encoder import MINILM_MAX_TOKENS  # noqa: E402
-from oracle.pipeline.tasks import Task, builtin_tasks  # noqa: E402
+from oracle.pipeline.tasks import builtin_tasks
+from oracle.protocol.task import Task  # noqa: E402
 
 
 def text_pool(n: int) -> list[str]:

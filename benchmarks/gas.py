@@ -38,7 +38,6 @@ from oracle.protocol.commitments import output_commitment, scores_commitment
 from oracle.chain.anvil import Anvil
 from oracle.protocol.params import WAD, Params, Role, Stage
 from oracle.protocol.reward import Cost
-from oracle.chain.scripted_round import task_hash
 
 SNAPSHOT = Path(__file__).with_name("gas-snapshot.json")
 NS = (1, 2, 4, 8, 16, 32)
@@ -121,7 +120,7 @@ class Bench:
     def round(self, n: int, k: int) -> list[Call]:
         """One round in which everyone acts (every stage closes early); returns its calls in order."""
         c, rid = self.client, self.client.next_round_id()
-        spec = TaskSpec(task_hash({"bench": rid}), "data:text/plain,Which NFL team won Super Bowl 50?", "qa", n, k)
+        spec = TaskSpec(keccak(text=f"bench {rid}"), "data:text/plain,Which NFL team won Super Bowl 50?", "qa", n, k)
         # The round's record: requester, stage, deadline, sizes, params version in one slot; the budget
         # (two pools) in a second.
         calls = [self.tx("openRound", self.requester, "openRound", spec.as_tuple(c.params_version()),

@@ -1,7 +1,8 @@
-"""The daemon runtime: event handlers, start-up and tick hooks over a durable block cursor.
+"""The daemon runtime: event handlers, start-up and tick hooks over a durable block position.
 
 A role (inference, evaluator, requester) registers what it does on which PoQ
-event; the runtime follows the chain from the block after the stored cursor,
+event; the runtime follows the chain (``oracle.chain.follower``) from the block
+after the stored position,
 hands every event to its handlers in chain order, and moves the cursor only
 once they all returned, so a daemon killed mid-batch sees those events again.
 Handlers are idempotent: each reads the round's state from the chain and its
@@ -12,8 +13,9 @@ with the custom error decoded and the daemon goes on with the next event. A
 store write the disk refuses (full) is waited out the same way: nothing was
 sent for a record that was never written.
 
-Each poll checks that the deploy block still has the hash the daemon started
-with. A devnet torn down and deployed again reuses the address and chain id,
+Each poll checks that the block last read is still on the chain (else it reads
+again from the deploy block: a reorg) and that the deploy block still has the
+hash the daemon started with. A devnet torn down and deployed again reuses the address and chain id,
 and its rounds 1, 2, ... are not the old ones: the daemon stops
 (``DeploymentChanged``: logged, and ``poq`` exits with code 2) before handling any of their events, and a
 restart (by hand, or its supervisor) follows the new deployment with a new
@@ -29,19 +31,15 @@ from collections import defaultdict
 from typing import Callable
 
 from eth_account.signers.local import LocalAccount
-from web3.exceptions import BlockNotFound
 
 from node.retry import describe, is_transient, retry
 from node.store import Store
-from oracle.chain.client import MAX_LOG_RANGE, ChainError, ContractRevert, PoQClient
+from oracle.chain.client import ContractRevert, PoQClient
+from oracle.chain.follower import DeploymentChanged, Follower
 from oracle.chain.ledger import RoundRecord, build_rounds
 
 Handler = Callable[[dict], None]
 Hook = Callable[[], None]
-
-
-class DeploymentChanged(ChainError):
-    """The deploy block's hash changed under a running daemon: the chain was replaced (redeployed)."""
 
 
 class Daemon:
@@ -58,6 +56,7 @@ class Daemon:
         self.start_block = start_block
         self.log = log
         self.poll_interval = poll_interval
+        self.follower = Follower(client, start_block, anchor=deploy_hash)
         self.stop_event = threading.Event()
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
         self._startup: list[Hook] = []
@@ -102,49 +101,20 @@ class Daemon:
     def _retry(self, fn: Callable[[], None], what: str) -> None:
         retry(fn, what, self.log, self.stop_event, on_transient=self._resync)
 
-    def check_deployment(self) -> None:
-        """Raise ``DeploymentChanged`` if the deploy block's hash is not the one this daemon started with."""
-        if self.deploy_hash is None:
-            return
-        try:
-            actual: str | None = self.client.block_hash(self.start_block)
-        except BlockNotFound:
-            actual = None
-        if actual != self.deploy_hash:
-            raise DeploymentChanged(
-                f"the chain was replaced under this daemon: block {self.start_block} now has hash "
-                f"{actual or '(none: the chain is shorter)'}, not {self.deploy_hash} (a devnet torn down and "
-                f"deployed again?): stopping before acting on the new chain; restart the daemon to follow the "
-                f"new deployment (its store is a new file, this one keeps the old deployment's rounds)")
-
     def poll(self) -> None:
-        """Hand every event between the cursor and the chain head to its handlers, then move the cursor.
-
-        Read in ``MAX_LOG_RANGE``-block steps (one ``eth_getLogs`` request each) so the cursor is stored
-        after every step: a daemon far behind the head keeps its progress if it stops part-way.
-        """
-        head = self.client.w3.eth.block_number
-        cursor = self.store.cursor()
-        if cursor is None:
-            cursor = self.start_block - 1
-        self.check_deployment()
-        if head < cursor:
-            if len(self.client.w3.eth.get_code(self.client.address)) == 0:
-                raise ChainError(f"the chain was reset: no contract at {self.client.address} any more "
-                                 f"(head {head}, cursor {cursor}); redeploy with `poq devnet up`")
-            self.log.warning("chain head %d is behind the cursor %d (chain restarted from a snapshot?): "
-                             "following from the head", head, cursor)
-            self.store.set_cursor(head)
-            return
-        while cursor < head and not self.stop_event.is_set():
-            to_block = min(head, cursor + MAX_LOG_RANGE)
-            events = self.client.events(cursor + 1, to_block)
-            self.check_deployment()  # the events were read from the chain this daemon started on
-            for ev in events:
+        """Hand every event between the stored position and the chain head to its handlers, batch by batch,
+        storing the position after each batch (``oracle.chain.follower``: reorg and redeploy checks)."""
+        for batch in self.follower.batches(self.store.position()):
+            if batch.rewound:
+                self.log.warning("the chain no longer has block %d this daemon read last (a reorg, or a chain "
+                                 "restarted from a snapshot): reading its events again from block %d",
+                                 self.store.position().block, self.start_block)
+            for ev in batch.events:
                 for handler in self._handlers.get(ev["event"], ()):
                     self.guarded(f"{ev['event']} at block {ev['block']}", lambda h=handler, e=ev: h(e))
-            self.store.set_cursor(to_block)
-            cursor = to_block
+            self.store.set_position(batch.position)
+            if self.stop_event.is_set():
+                return
 
     def run(self) -> None:
         """Start-up hooks, then poll and tick until SIGTERM or SIGINT; ``DeploymentChanged`` stops it."""

@@ -30,7 +30,7 @@ from dataclasses import replace
 from node.daemon import Daemon, round_record
 from node.commit_reveal import DRAWN, MISSED, SAT_OUT, CommitRevealRole, key
 from node.store import Record
-from oracle.protocol.task_uri import decode_references, task_from_uri
+from oracle.protocol.task import decode_references, task_from_uri
 from oracle.protocol.commitments import new_salt, scores_commitment
 from oracle.protocol.params import Stage, to_wad
 from oracle.pipeline.quality import scored

@@ -22,7 +22,7 @@ from oracle.protocol.reward import Cost
 from node.daemon import Daemon
 from node.commit_reveal import CommitRevealRole, eth
 from node.store import Record
-from oracle.protocol.task_uri import task_from_uri
+from oracle.protocol.task import task_from_uri
 
 # The least slot share (wei) the daemon works for unless told otherwise: 0.0001 ETH. A round at the
 # contract's default minimum budget (0.001 ETH, 80% to inference) pays this per slot up to 8 slots.

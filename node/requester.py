@@ -23,13 +23,13 @@ from typing import Callable, Sequence
 from node.daemon import Daemon
 from node.commit_reveal import eth
 from node.store import Record
-from oracle.protocol.task_uri import encode_references, task_uri
+from oracle.protocol.task import encode_references, task_uri
 from oracle.chain.client import ContractRevert, PoQClient, TaskSpec
 from oracle.chain.deployment import Deployment
 from oracle.errors import UsageError
 from oracle.protocol.commitments import new_salt, reference_commitment
 from oracle.protocol.params import MAX_SLOTS, Stage
-from oracle.pipeline.tasks import Task, task_digest
+from oracle.protocol.task import Task, task_digest
 
 PLANNED, OPENED, SETTLED, FAILED = "planned", "opened", "settled", "failed"
 ZERO = b"\x00" * 32

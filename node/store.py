@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from oracle.chain.follower import Position
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
@@ -200,6 +202,22 @@ class Store:
 
     def set_cursor(self, block: int) -> None:
         self._set_meta("cursor", str(block))
+
+    def position(self) -> Position | None:
+        """The cursor with its block's hash (what the follower checks for a reorg), or None before the first."""
+        cursor = self.cursor()
+        return None if cursor is None else Position(cursor, self._meta("cursor_hash") or None)
+
+    def set_position(self, position: Position) -> None:
+        """Store block and hash in one transaction, so they never disagree after a crash."""
+        self._write("BEGIN", ())
+        try:
+            self._set_meta("cursor", str(position.block))
+            self._set_meta("cursor_hash", position.hash or "")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._write("COMMIT", ())
 
     # ------------------------------------------------------------------ records
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import requests
 
+from oracle.chain.jsonrpc import LeanRpc, RpcError
 from oracle.chain.toolchain import tool
 
 # Anvil's well-known development mnemonic: its accounts are funded at start.
@@ -23,12 +24,12 @@ def free_port() -> int:
 
 
 def rpc_ready(url: str, timeout: float = 1.0) -> bool:
+    """True once ``url`` answers ``eth_chainId``."""
     try:
-        r = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
-                          timeout=timeout)
-        return r.ok and "result" in r.json()
-    except (requests.RequestException, ValueError):
+        LeanRpc(url, timeout=timeout).call("eth_chainId")
+    except (requests.RequestException, ValueError, RpcError):
         return False
+    return True
 
 
 class Anvil:

@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from oracle.protocol.params import Params, Role
+from oracle.protocol.params import Params, Role, Stage
 from oracle.protocol.reward import Cost, Evaluation, Output, RoundInput, normalised_cost
 
 ZERO32 = b"\x00" * 32
@@ -42,7 +42,7 @@ class RoundRecord:
     opened_block: int = 0
     task_hash: bytes = ZERO32
     reference_commitment: bytes = ZERO32
-    stage: str = "Commit"
+    stage: str = Stage.COMMIT.label
     committed: list[str] = field(default_factory=list)
     # Revealed outputs in ascending node address (the score-index order); ``index`` is the position.
     outputs: list[dict] = field(default_factory=list)
@@ -83,7 +83,7 @@ class RoundRecord:
         Final once the Reference stage has closed; the requester then forfeits the unpaid pools.
         """
         return self.has_reference and self.reference is None and bool(self.outputs) and \
-            STAGE_NAMES.index(self.stage) > STAGE_NAMES.index("Reference")
+            Stage.of_label(self.stage) > Stage.REFERENCE
 
     @property
     def absent(self) -> list[str]:
@@ -107,8 +107,6 @@ def _cost_tuple(cost) -> tuple[int, int, int]:
     """A decoded ``RewardMath.Cost`` (web3 decodes structs to dicts) as (latency ms, tokens, memory MB)."""
     return (cost["latencyMs"], cost["tokens"], cost["memoryMb"])
 
-
-STAGE_NAMES = ["None", "Commit", "Reveal", "Reference", "ScoreCommit", "ScoreReveal", "Settleable", "Settled"]
 
 
 def by_address(addresses) -> list[str]:
@@ -146,7 +144,7 @@ def build_rounds(events: list[dict], params: ParamsOf | None = None) -> dict[int
             r.params_version, r.opened_block = a["paramsVersion"], ev["block"]
             r.task_hash, r.reference_commitment = bytes(a["taskHash"]), bytes(a["referenceCommitment"])
         elif name == "StageChanged":
-            r.stage = STAGE_NAMES[a["stage"]]
+            r.stage = Stage(a["stage"]).label
         elif name == "OutputCommitted":
             r.committed.append(a["node"])
             r.commit_txs[a["node"]] = {"tx": ev["tx"], "block": ev["block"]}
@@ -181,7 +179,7 @@ def build_rounds(events: list[dict], params: ParamsOf | None = None) -> dict[int
                                    "block": ev["block"]})
         elif name == "RoundSettled":
             r.paid, r.refund = a["paid"], a["refund"]
-            r.stage = "Settled"
+            r.stage = Stage.SETTLED.label
             r.settled_block = ev["block"]
     if params_of is not None:
         for r in rounds.values():

@@ -7,17 +7,16 @@ calls, each on its own, as events arrive.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
 from oracle.chain.client import PoQClient, TaskSpec
 from oracle.protocol.commitments import new_salt, output_commitment, reference_commitment, scores_commitment
 from oracle.protocol.params import Stage
 from oracle.protocol.reward import Cost
+from oracle.protocol.task import Task, task_digest, task_uri
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,10 @@ class ScriptedEvaluator:
     commits: bool = True  # False: drawn and absent (slashed unless the reference was withheld)
 
 
-def task_hash(content: dict) -> bytes:
-    """keccak256 of the task's canonical JSON (sorted keys, no spaces)."""
-    return keccak(json.dumps(content, sort_keys=True, separators=(",", ":")).encode())
+def scripted_task(content: dict, kind: str) -> Task:
+    """The ``Task`` of a scripted round from its ``id``, ``context`` and (QA) ``question``."""
+    return Task(id=content.get("id", "scripted"), kind=kind, source="scripted", context=content["context"],
+                question=content.get("question") if kind == "qa" else None, references=())
 
 
 def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, kind: str, reference: str | None,
@@ -56,11 +56,12 @@ def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, 
     ``reveal_reference=False`` plays a requester that commits to ``reference`` and withholds it: the
     scorers then get None for the reference.
     """
-    th = task_hash(task)
+    onchain = scripted_task(task, kind)
+    th = task_digest(onchain)
     ref_salt = new_salt()
     ref_commit = (reference_commitment(client.chain_id, client.address, requester.address, th, reference, ref_salt)
                   if reference is not None else b"\x00" * 32)
-    uri = "data:application/json," + json.dumps(task, separators=(",", ":"))
+    uri = task_uri(onchain)
     spec = TaskSpec(th, uri, kind, slots or len(inference), committee_size, ref_commit)
     rid = client.open_round(requester, spec, budget)
 

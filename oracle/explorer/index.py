@@ -1,7 +1,7 @@
 """The deployment's events, fetched incrementally, and the ledger's folds of them.
 
 Every request first asks the chain for its head: new blocks are read from the
-first unseen one (``PoQClient.events`` chunks the range under the RPC's cap), so the
+first unseen one through the one event follower (``oracle.chain.follower``), so the
 explorer follows a live chain without a restart. If the last block seen has a
 different hash now (a devnet restarted, or a reorg past it) the index starts
 over from ``from_block``, so the page never shows events the chain no longer has.
@@ -16,6 +16,7 @@ import requests
 from web3.exceptions import ProviderConnectionError
 
 from oracle.chain.client import ChainError, PoQClient
+from oracle.chain.follower import Follower, Position
 from oracle.chain.ledger import AccountRecord, RoundRecord, build_accounts, build_rounds, node_summary
 
 
@@ -34,7 +35,8 @@ class ChainIndex:
         self.names = dict(names or {})    # address -> display name (from the deployment file)
         self.models = dict(models or {})  # address -> model it serves; leaderboard groups by it
         self.head = from_block - 1
-        self._head_hash: bytes | None = None
+        self._head_hash: str | None = None
+        self._follower = Follower(client, from_block)
         self._events: list[dict] = []
         # Held while refreshing and while a view reads the folds, so one response is one consistent snapshot.
         self.lock = threading.RLock()
@@ -74,25 +76,22 @@ class ChainIndex:
 
     def _refresh(self) -> int:
         with self.lock:
-            eth = self.client.w3.eth
-            head = eth.block_number
+            position = Position(self.head, self._head_hash) if self._head_hash is not None else None
+            changed = False
+            for batch in self._follower.batches(position):
+                if batch.rewound:  # the chain no longer has the last block read: start over
+                    self._events = []
+                self._events += batch.events
+                self.head, self._head_hash = batch.position.block, batch.position.hash
+                changed = changed or bool(batch.events) or batch.rewound
             self.answered_at = time.time()
-            reset = self._head_hash is not None and (
-                head < self.head or eth.get_block(self.head)["hash"] != self._head_hash)
-            if reset:
-                self._events, self.head = [], self.from_block - 1
-            if head == self.head and not reset:
-                return head
-            new = self.client.events(max(self.head + 1, self.from_block), head)
-            self._events += new
-            self.head, self._head_hash = head, eth.get_block(head)["hash"]
-            if new or reset:
+            if changed:
                 # Events carry attested costs only: normalise them under each round's parameter version.
                 self.rounds = build_rounds(self._events, self.client.params)
                 self.accounts = build_accounts(self._events)
                 self.summary = node_summary(self.rounds)
                 self.generation += 1
-            return head
+            return self.head
 
     def events_in(self, tx_hash: str) -> list[dict]:
         """The indexed PoQ events that transaction ``tx_hash`` (0x-hex, lower case) emitted."""

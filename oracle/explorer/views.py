@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import unquote
 
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
 from oracle.explorer.index import ChainIndex
-from oracle.chain.ledger import STAGE_NAMES, RoundRecord, group_summary
-from oracle.protocol.params import Role
+from oracle.chain.ledger import RoundRecord, group_summary
+from oracle.protocol.params import Role, Stage
+from oracle.protocol.task import parse_data_uri
 
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 SUMMARY_WEI = ("paid_wei", "compensated_wei", "slashed_wei")
@@ -47,18 +47,12 @@ def _summary_row(row: dict) -> dict:
 
 
 def _task(uri: str) -> dict | None:
-    """The task's content when its URI carries it (``data:application/json,...``), else None."""
-    prefix = "data:application/json,"
-    if not uri.startswith(prefix):
+    """The task's content when its URI carries it (a ``data:`` URI, ``oracle.protocol.task``), else None."""
+    try:
+        content = parse_data_uri(uri)
+    except ValueError:  # not a data: URI, or not JSON
         return None
-    body = uri[len(prefix):]
-    for text in (body, unquote(body)):
-        try:
-            content = json.loads(text)
-        except ValueError:
-            continue
-        return content if isinstance(content, dict) else {"value": content}
-    return None
+    return content if isinstance(content, dict) else {"value": content}
 
 
 def _event_tx(r: RoundRecord, event: str) -> dict | None:
@@ -177,7 +171,7 @@ def round_detail(index: ChainIndex, rid: int) -> dict:
     live = None
     if not r.settled:
         view = index.client.round(rid)
-        live = {"stage": STAGE_NAMES[view["stage"]], "deadline": view["deadline"], "expired": view["expired"]}
+        live = {"stage": Stage(view["stage"]).label, "deadline": view["deadline"], "expired": view["expired"]}
     return {
         "id": rid, "stage": r.stage, "kind": r.kind, "requester": r.requester, "uri": r.uri, "task": _task(r.uri),
         "reference": r.reference, "has_reference": r.has_reference, "reference_withheld": r.reference_withheld,

@@ -22,7 +22,8 @@ from typing import Sequence
 
 from oracle.errors import UsageError
 from oracle.pipeline.records import EvaluatorCost, ProfileRecord, append_records, read_records
-from oracle.pipeline.tasks import Task, load_tasks
+from oracle.pipeline.tasks import load_tasks
+from oracle.protocol.task import Task
 from oracle.chain.toolchain import ROOT
 
 RECORDS = "records.jsonl"

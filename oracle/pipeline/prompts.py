@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oracle.pipeline.tasks import Task
+from oracle.protocol.task import Task
 
 
 @dataclass(frozen=True)

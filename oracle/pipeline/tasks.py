@@ -11,35 +11,15 @@ from __future__ import annotations
 import csv
 import json
 import os
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from eth_utils import keccak
-
 from oracle.errors import UsageError
+from oracle.protocol.task import Task
 
-KINDS = ("qa", "summarization")
 SOURCES = ("builtin", "squad", "cnn_dailymail")
-DIGEST_VERSION = "poq-task-v1"
 BUILTIN_FILE = Path(__file__).resolve().parents[1] / "data" / "builtin_tasks.json"
-
-
-@dataclass(frozen=True)
-class Task:
-    id: str
-    kind: str  # "qa" | "summarization"
-    source: str  # "builtin" | "squad" | "cnn_dailymail" | the file name
-    context: str  # paragraph (qa) or article (summarization)
-    question: str | None  # qa only
-    references: tuple[str, ...]  # gold answers (qa) / reference summary (summarization)
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"task {self.id!r}: unknown kind {self.kind!r}; expected one of {KINDS}")
-        if (self.kind == "qa") != (self.question is not None):
-            raise ValueError(f"task {self.id!r}: a question is required for qa tasks and only for them")
 
 
 class TaskFileError(UsageError):
@@ -270,24 +250,3 @@ def load_tasks(source: str = "builtin", path: str | Path | None = None, limit: i
             break
         out.append(task)
     return out
-
-
-# --------------------------------------------------------------------------- on-chain identity
-
-
-def task_canonical(task: Task) -> bytes:
-    """The bytes a task hash commits to: kind, id, context and question, as sorted compact JSON.
-
-    The references are left out on purpose: the hash is public from the round's opening,
-    and a short QA answer is a span of the context, so hashing it would let anyone find it
-    by trying spans. The reference is bound separately by ``reference_commitment`` (salted).
-    The file name (``source``) is left out so the same task hashes the same from any copy.
-    """
-    body = {"v": DIGEST_VERSION, "kind": task.kind, "id": task.id, "context": task.context,
-            "question": task.question}
-    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def task_digest(task: Task) -> bytes:
-    """keccak256 of ``task_canonical(task)``: the 32-byte ``taskHash`` a round opens with."""
-    return keccak(task_canonical(task))

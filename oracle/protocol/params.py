@@ -64,6 +64,15 @@ class Stage(IntEnum):
     SETTLEABLE = 6
     SETTLED = 7
 
+    @property
+    def label(self) -> str:
+        """The contract's spelling (``ScoreCommit``), as the ledger, the explorer and the logs show it."""
+        return "".join(word.capitalize() for word in self.name.split("_"))
+
+    @classmethod
+    def of_label(cls, label: str) -> "Stage":
+        return next(s for s in cls if s.label == label)
+
 
 @dataclass(frozen=True)
 class CostModel:

@@ -16,7 +16,7 @@ import pytest
 from oracle.chain.client import TaskSpec
 from oracle.protocol.commitments import reference_commitment
 from oracle.protocol.params import Params, Role
-from oracle.chain.scripted_round import task_hash
+from eth_utils import keccak
 from oracle.chain.toolchain import ROOT, install_solc, tool
 
 from .harness import EVALUATORS, INFERENCE, OUTSIDER, OWNER, REFERENCE_SALT, REQUESTER, FastClient, RoundPlay
@@ -85,7 +85,7 @@ def open_round(client, requester) -> OpenRound:
     def open_(slots: int = 3, committee_size: int = 3, budget: int = ETH, reference: str | None = None,
               ref_salt: bytes = REFERENCE_SALT) -> RoundPlay:
         rid = client.next_round_id()
-        th = task_hash({"question": "Which NFL team won Super Bowl 50?", "round": rid})
+        th = keccak(text=f"Which NFL team won Super Bowl 50? (round {rid})")  # any bytes32
         commitment = (reference_commitment(client.chain_id, client.address, requester.address, th,
                                            reference, ref_salt) if reference is not None else b"\x00" * 32)
         spec = TaskSpec(th, "data:application/json,{}", "qa", slots, committee_size, commitment)

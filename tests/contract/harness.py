@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Iterator, Sequence
 
 import ape
-import requests
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
@@ -27,6 +26,7 @@ from eth_utils.abi import get_abi_input_types, get_abi_output_types
 from web3 import HTTPProvider, Web3
 
 from oracle.chain.client import ContractRevert, PoQClient, by_address, decode_revert
+from oracle.chain.jsonrpc import LeanRpc
 from oracle.protocol.commitments import new_salt, output_commitment, scores_commitment
 from oracle.chain.ledger import build_rounds, check_against_reference, round_input
 from oracle.protocol.params import Params, Role, Stage
@@ -127,7 +127,7 @@ class FastClient(PoQClient):
     def __init__(self, rpc_url: str, address: str, abi: list) -> None:
         super().__init__(Web3(HTTPProvider(rpc_url)), address, abi)
         self.url = rpc_url
-        self.session = requests.Session()
+        self.lean = LeanRpc(rpc_url, timeout=30)  # the project's one raw JSON-RPC client
         self._functions = {
             f["name"]: (function_abi_to_4byte_selector(f), get_abi_input_types(f), get_abi_output_types(f), f)
             for f in abi if f["type"] == "function"}
@@ -141,11 +141,7 @@ class FastClient(PoQClient):
         return cls(chain.provider.uri, contract.address, abi)
 
     def rpc(self, method: str, params: list) -> Any:
-        reply = self.session.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method,
-                                                  "params": params}, timeout=30).json()
-        if "error" in reply:
-            raise RuntimeError(f"{method} failed: {reply['error']}")
-        return reply["result"]
+        return self.lean.call(method, params)
 
     def encode(self, fn: str, args: Any) -> str:
         selector, types, _, _ = self._functions[fn]
@@ -173,17 +169,13 @@ class FastClient(PoQClient):
         if not calls:
             return []
         tag = hex(block) if isinstance(block, int) else block
-        batch = [{"jsonrpc": "2.0", "id": i, "method": "eth_call",
-                  "params": [{"to": self.address, "data": self.encode(fn, args)}, tag]}
-                 for i, (fn, args) in enumerate(calls)]
-        replies = sorted(self.session.post(self.url, json=batch, timeout=30).json(), key=lambda r: r["id"])
+        results = self.lean.batch([("eth_call", [{"to": self.address, "data": self.encode(fn, args)}, tag])
+                                   for fn, args in calls])
         out = []
-        for (fn, args), reply in zip(calls, replies, strict=True):
-            if "error" in reply:
-                raise RuntimeError(f"{fn}{tuple(args)} failed: {reply['error']}")
+        for (fn, args), result in zip(calls, results, strict=True):
             _, _, types, abi = self._functions[fn]
             values = [_checksummed(p, v) for p, v in
-                      zip(abi["outputs"], abi_decode(types, bytes.fromhex(reply["result"][2:])), strict=True)]
+                      zip(abi["outputs"], abi_decode(types, bytes.fromhex(result[2:])), strict=True)]
             out.append(values[0] if len(values) == 1 else tuple(values))
         return out
 
@@ -268,15 +260,13 @@ class FastClient(PoQClient):
         """Mine past deadlines until round ``rid`` reaches one of ``stages`` (``oracle.chain.scripted_round.wait_for_stage``
         in fewer round trips: the head and the round are read in one batch)."""
         for _ in range(tries):
-            batch = [{"jsonrpc": "2.0", "id": 0, "method": "eth_blockNumber", "params": []},
-                     {"jsonrpc": "2.0", "id": 1, "method": "eth_call",
-                      "params": [{"to": self.address, "data": self.encode("round", [rid])}, "latest"]}]
-            head, call = sorted(self.session.post(self.url, json=batch, timeout=30).json(), key=lambda r: r["id"])
-            (r, _), = [abi_decode(self._functions["round"][2], bytes.fromhex(call["result"][2:]))]
+            head, call = self.lean.batch([("eth_blockNumber", []), ("eth_call", [
+                {"to": self.address, "data": self.encode("round", [rid])}, "latest"])])
+            (r, _), = [abi_decode(self._functions["round"][2], bytes.fromhex(call[2:]))]
             stage, deadline = Stage(r[0]), r[1]
             if stage in stages:
                 return
-            block = int(head["result"], 16)
+            block = int(head, 16)
             if block < deadline:
                 self.mine(deadline - block)  # the next transaction lands in the block after the deadline
             self.advance(poker, rid)

@@ -14,9 +14,10 @@ from web3.exceptions import Web3RPCError
 from oracle.chain import keys
 from node.retry import Backoff, is_transient, retry
 from node.store import Store, StoreMismatch
-from oracle.protocol.task_uri import decode_references, encode_references, task_from_uri, task_uri
+from oracle.protocol.task import decode_references, encode_references, task_from_uri, task_uri
 from oracle.chain.client import MAX_LOG_RANGE, PoQClient
-from oracle.pipeline.tasks import builtin_tasks, task_digest
+from oracle.pipeline.tasks import builtin_tasks
+from oracle.protocol.task import task_digest
 
 
 def test_a_record_written_by_one_process_is_there_for_the_next(tmp_path):

@@ -3,7 +3,8 @@
 import pytest
 
 from oracle.pipeline.prompts import TEMPLATES, render
-from oracle.pipeline.tasks import Task, builtin_tasks
+from oracle.pipeline.tasks import builtin_tasks
+from oracle.protocol.task import Task
 
 
 def test_qa_prompt_carries_passage_and_question():

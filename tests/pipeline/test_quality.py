@@ -17,7 +17,8 @@ from oracle.pipeline.quality import load_evaluator, scored
 from oracle.pipeline.quality.openai_judge import parse_name, yes_probability
 from oracle.pipeline.quality.rouge import rouge_l, rouge_l_max
 from oracle.pipeline.quality.token_f1 import exact_match, token_f1
-from oracle.pipeline.tasks import Task, builtin_tasks
+from oracle.pipeline.tasks import builtin_tasks
+from oracle.protocol.task import Task
 
 LIGHTHOUSE = next(t for t in builtin_tasks() if t.id == "qa-lighthouse")  # gold: "Agnes Tull"
 GARDEN = next(t for t in builtin_tasks() if t.id == "sum-school-garden")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from oracle.pipeline.tasks import (Task, TaskFileError, TaskSourceUnavailable, builtin_tasks, load_tasks, task_canonical,
-                          task_digest)
+from oracle.pipeline.tasks import TaskFileError, TaskSourceUnavailable, builtin_tasks, load_tasks
+from oracle.protocol.task import Task, task_canonical, task_digest
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

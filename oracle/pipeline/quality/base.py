@@ -15,7 +15,7 @@ from oracle.pipeline.cost import measure
 from oracle.pipeline.records import EvaluatorCost
 
 if TYPE_CHECKING:
-    from oracle.pipeline.tasks import Task
+    from oracle.protocol.task import Task
 
 
 @runtime_checkable

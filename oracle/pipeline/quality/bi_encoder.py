@@ -18,7 +18,7 @@ import numpy as np
 from oracle.pipeline.quality.base import clip01, require_reference
 
 if TYPE_CHECKING:
-    from oracle.pipeline.tasks import Task
+    from oracle.protocol.task import Task
 
 # all-MiniLM-L6-v2 truncates at 256 word pieces (its sentence_bert_config.json).
 MINILM_MAX_TOKENS = 256

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 if TYPE_CHECKING:
-    from oracle.pipeline.tasks import Task
+    from oracle.protocol.task import Task
 
 
 def source_text(task: "Task") -> str:

@@ -13,7 +13,7 @@ from oracle.pipeline.quality.rouge import rouge_l_max, tokenize
 from oracle.pipeline.quality.token_f1 import normalize_answer, token_f1
 
 if TYPE_CHECKING:
-    from oracle.pipeline.tasks import Task
+    from oracle.protocol.task import Task
 
 
 class TokenF1Evaluator:

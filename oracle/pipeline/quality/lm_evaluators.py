@@ -24,7 +24,7 @@ from oracle.pipeline.quality.base import require_reference
 from oracle.pipeline.quality.yes_no import YesNoScorer
 
 if TYPE_CHECKING:
-    from oracle.pipeline.tasks import Task
+    from oracle.protocol.task import Task
 
 CROSS_SYSTEM = "You check answers against a source text. Reply with Yes or No only."
 JUDGE_SYSTEM = "You are a strict, fair grader who compares a candidate with an answer key. Reply with Yes or No only."

@@ -23,7 +23,7 @@ from oracle.pipeline.quality.lm_evaluators import judge_prompt
 from oracle.pipeline.quality.yes_no import NO, YES
 
 if TYPE_CHECKING:
-    from oracle.pipeline.tasks import Task
+    from oracle.protocol.task import Task
 
 PREFIX = "judge:openai:"
 

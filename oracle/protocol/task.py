@@ -1,9 +1,11 @@
-"""What a task looks like on chain: the ``data:`` URI of ``RoundOpened`` and the revealed reference.
+"""The task as the protocol sees it: its fields, its hash, the ``data:`` URI of ``RoundOpened``, and
+the revealed reference. The one codec of tasks on chain: requester, daemons, explorer and the scripted
+rounds of the demo and the tests all go through it.
 
 The requester puts the task *without* its references in the URI (inference
 nodes must not see the answer), commits to the references, and reveals them as
 a JSON list of strings once the outputs are fixed. The URI's payload is
-``oracle.pipeline.tasks.task_canonical(task)``, whose keccak256 is the round's
+``task_canonical(task)``, whose keccak256 is the round's
 ``taskHash`` (``task_digest``), so a node checks it read the task that was
 committed to.
 """
@@ -12,12 +14,50 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from urllib.parse import unquote
 
-from oracle.pipeline.tasks import Task, task_canonical, task_digest
+from eth_utils import keccak
 
+KINDS = ("qa", "summarization")
+DIGEST_VERSION = "poq-task-v1"
 DATA_PREFIX = "data:application/json,"
 ONCHAIN_SOURCE = "onchain"  # a task read back from a round (the file it came from is not public)
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    kind: str  # "qa" | "summarization"
+    source: str  # "builtin" | "squad" | "cnn_dailymail" | the file name
+    context: str  # paragraph (qa) or article (summarization)
+    question: str | None  # qa only
+    references: tuple[str, ...]  # gold answers (qa) / reference summary (summarization)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"task {self.id!r}: unknown kind {self.kind!r}; expected one of {KINDS}")
+        if (self.kind == "qa") != (self.question is not None):
+            raise ValueError(f"task {self.id!r}: a question is required for qa tasks and only for them")
+
+
+
+def task_canonical(task: Task) -> bytes:
+    """The bytes a task hash commits to: kind, id, context and question, as sorted compact JSON.
+
+    The references are left out on purpose: the hash is public from the round's opening,
+    and a short QA answer is a span of the context, so hashing it would let anyone find it
+    by trying spans. The reference is bound separately by ``reference_commitment`` (salted).
+    The file name (``source``) is left out so the same task hashes the same from any copy.
+    """
+    body = {"v": DIGEST_VERSION, "kind": task.kind, "id": task.id, "context": task.context,
+            "question": task.question}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def task_digest(task: Task) -> bytes:
+    """keccak256 of ``task_canonical(task)``: the 32-byte ``taskHash`` a round opens with."""
+    return keccak(task_canonical(task))
 
 
 def task_uri(task: Task) -> str:
