@@ -22,7 +22,7 @@ from pathlib import Path
 from oracle.chain.anvil import Anvil
 from oracle.protocol.params import Params
 from oracle.simulation.anvil_backend import BLOCK_GAS_LIMIT, ROUNDS_PER_BLOCK, AnvilBackend
-from oracle.simulation.engine import SimulationConfig, build_rounds, draw_rounds
+from oracle.simulation.engine import SimulationConfig, draw_rounds, sim_rounds
 from oracle.simulation.record_pool import DEFAULT_PROFILE, load_pool
 from oracle.simulation.reference_backend import ReferenceBackend
 from oracle.chain.jsonrpc import LeanRpc, Tx
@@ -68,7 +68,7 @@ def main() -> None:
     reference = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        rounds = build_rounds(pool, draw_rounds(pool, config), Scenario(), args.seed)
+        rounds = sim_rounds(pool, draw_rounds(pool, config), Scenario(), args.seed)
         ReferenceBackend().run(rounds, params)
         reference.append(time.perf_counter() - start)
 

@@ -35,7 +35,7 @@ PLANNED, OPENED, SETTLED, FAILED = "planned", "opened", "settled", "failed"
 ZERO = b"\x00" * 32
 
 # (rounds settled in this run, rounds asked for (0 = unbounded), what just happened)
-Progress = Callable[[int, int, str], None]
+RoundProgress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class Requester:
     """Opens ``rounds`` rounds (0: forever) over ``tasks``, at most ``parallel`` at once, and settles them."""
 
     def __init__(self, daemon: Daemon, tasks: Sequence[Task], plan: RoundPlan, rounds: int, parallel: int = 1,
-                 progress: Progress | None = None) -> None:
+                 progress: RoundProgress | None = None) -> None:
         if not tasks:
             raise ValueError("the task source gave no tasks: check --tasks and --tasks-path")
         self.d = daemon
@@ -239,7 +239,7 @@ class Requester:
 
 
 def run(daemon: Daemon, tasks: Sequence[Task], plan: RoundPlan, rounds: int, parallel: int = 1,
-        progress: Progress | None = None) -> Requester:
+        progress: RoundProgress | None = None) -> Requester:
     """Attach the requester role to ``daemon`` and drive rounds until ``rounds`` are settled (or stopped)."""
     requester = Requester(daemon, tasks, plan, rounds, parallel, progress)
     requester.register()

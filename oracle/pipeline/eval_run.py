@@ -72,7 +72,7 @@ def _project_relative(path: Path) -> str:
     return os.path.relpath(Path(path).resolve(), ROOT)
 
 
-class Progress:
+class EvalProgress:
     """What the run reports as it goes; the command prints bars, tests may interrupt."""
 
     def start(self, total_pairs: int, done_pairs: int) -> None: ...
@@ -124,7 +124,7 @@ def _check_resume(config: EvalConfig) -> None:
 
 
 def _generate(model_name: str, tasks: Sequence[Task], config: EvalConfig,
-              progress: Progress) -> dict[str, tuple[str, object]]:
+              progress: EvalProgress) -> dict[str, tuple[str, object]]:
     """task id -> (prompt template id, Generation), for one model (loaded for this call only)."""
     from oracle.pipeline.models import load_model
     from oracle.pipeline.prompts import render
@@ -145,7 +145,7 @@ def _generate(model_name: str, tasks: Sequence[Task], config: EvalConfig,
 
 
 def _score(evaluator_name: str, tasks: Sequence[Task], outputs: dict[str, list[tuple[str, str]]],
-           config: EvalConfig, progress: Progress) -> dict[tuple[str, str], tuple[float, EvaluatorCost]]:
+           config: EvalConfig, progress: EvalProgress) -> dict[tuple[str, str], tuple[float, EvaluatorCost]]:
     """(task id, model) -> (score, amortised cost), for one evaluator (loaded for this call only)."""
     from oracle.pipeline.quality import load_evaluator, scored
 
@@ -171,11 +171,11 @@ def _score(evaluator_name: str, tasks: Sequence[Task], outputs: dict[str, list[t
         gc.collect()
 
 
-def run_eval(config: EvalConfig, progress: Progress | None = None) -> Path:
+def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> Path:
     """Run (or resume) the eval into ``config.out``; returns the records file."""
     from oracle.pipeline.quality import check_name
 
-    progress = progress or Progress()
+    progress = progress or EvalProgress()
     for name in config.evaluators:
         check_name(name)
     tasks = load_run_tasks(config)
@@ -194,7 +194,7 @@ def run_eval(config: EvalConfig, progress: Progress | None = None) -> Path:
 
 
 def run_chunk(chunk: Sequence[Task], config: EvalConfig, done: set[tuple[str, str]],
-              progress: Progress) -> list[ProfileRecord]:
+              progress: EvalProgress) -> list[ProfileRecord]:
     """Generate the chunk's missing outputs, score them with every evaluator, build the records."""
     generations: dict[tuple[str, str], tuple[str, object]] = {}
     for model in config.models:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from oracle.protocol.params import Aggregation, Params
-from oracle.simulation.engine import Backend, Draw, Progress, SimRound, build_rounds
+from oracle.simulation.engine import sim_rounds
+from oracle.simulation.types import Draw, SettlementBackend, SimProgress, SimRound
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.scenarios import Scenario
 from oracle.simulation.stats import NodeStats, Plays, by_name, collect, summarise
@@ -56,7 +57,7 @@ class Settlements:
     adversary report and the beta sweep share what they have in common (the honest baseline, above all).
     """
 
-    def __init__(self, pool: ProfilePool, draws: Sequence[Draw], seed: int, backend: Backend) -> None:
+    def __init__(self, pool: ProfilePool, draws: Sequence[Draw], seed: int, backend: SettlementBackend) -> None:
         self.pool, self.draws, self.seed, self.backend = pool, draws, seed, backend
         self._rounds: dict[str, list[SimRound]] = {}
         self._stats: dict[tuple[str, Params], list[NodeStats]] = {}
@@ -64,10 +65,10 @@ class Settlements:
     def rounds(self, scenario: Scenario) -> list[SimRound]:
         """The draws played under ``scenario`` (scenarios are told apart by name)."""
         if scenario.name not in self._rounds:
-            self._rounds[scenario.name] = build_rounds(self.pool, self.draws, scenario, self.seed)
+            self._rounds[scenario.name] = sim_rounds(self.pool, self.draws, scenario, self.seed)
         return self._rounds[scenario.name]
 
-    def plays(self, scenario: Scenario, params: Params, progress: Progress | None = None) -> dict[str, Plays]:
+    def plays(self, scenario: Scenario, params: Params, progress: SimProgress | None = None) -> dict[str, Plays]:
         """Every node's plays, settled on the backend now (plays are not kept); their statistics are kept."""
         rounds = self.rounds(scenario)
         plays = collect(rounds, self.backend.run(rounds, params, progress))
@@ -83,7 +84,7 @@ class Settlements:
 
 
 def compare(settlements: Settlements, params: Params, scenarios: Sequence[Scenario],
-            progress: Progress | None = None) -> list[ScenarioResult]:
+            progress: SimProgress | None = None) -> list[ScenarioResult]:
     """The honest baseline and every scenario under both aggregations (reusing what is already settled)."""
     runs = [(s, how) for s in [Scenario(), *scenarios] for how in AGGREGATIONS]
     stats: dict[tuple[str, Aggregation], list[NodeStats]] = {}

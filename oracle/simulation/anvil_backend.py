@@ -58,7 +58,8 @@ from oracle.protocol.commitments import new_salt, output_commitment, scores_comm
 from oracle.chain.anvil import Anvil
 from oracle.protocol.params import Params, Role
 from oracle.protocol.reward import EvaluatorPayout, InferencePayout, Settlement
-from oracle.simulation.engine import ROUND_BUDGET, Progress, RoundOutcome, SimRound, initial_stakes
+from oracle.simulation.engine import ROUND_BUDGET, initial_stakes
+from oracle.simulation.types import RoundOutcome, SimProgress, SimRound
 from oracle.simulation.reference_backend import (
     ReferenceBackend,
     chain_scores,
@@ -154,7 +155,7 @@ class AnvilBackend:
         self.rounds_per_block = rounds_per_block
         self.stats: dict[str, float] = {}
 
-    def run(self, rounds: Sequence[SimRound], params: Params, progress: Progress | None = None
+    def run(self, rounds: Sequence[SimRound], params: Params, progress: SimProgress | None = None
             ) -> list[RoundOutcome]:
         if not rounds:
             return []
@@ -252,7 +253,7 @@ class _Session:
 
     # ------------------------------------------------------------------ rounds
 
-    def run(self, progress: Progress | None) -> list[RoundOutcome]:
+    def run(self, progress: SimProgress | None) -> list[RoundOutcome]:
         expected = ReferenceBackend(self.slot_order, self.member_order).run(self.rounds, self.params)
         start = time.perf_counter()
         try:

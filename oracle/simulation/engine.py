@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import Sequence
 
 from oracle.protocol.params import WAD, Params
-from oracle.pipeline.records import EvaluatorCost
 from oracle.protocol.reward import Cost
 from oracle.simulation.record_pool import ProfileError, ProfilePool
-
-if TYPE_CHECKING:
-    from oracle.simulation.scenarios import Scenario
+from oracle.simulation.scenarios import Scenario
+from oracle.simulation.types import Draw, MemberPlay, SimProgress, SimRound, SlotPlay
 
 # Every simulated round's budget: 1 ETH, so a slot's payout is pool / n * reward / WAD.
 ROUND_BUDGET = 10**18
@@ -35,87 +33,6 @@ ROUND_BUDGET = 10**18
 MAX_ROUNDS = 100_000
 # Rounds between two progress reports while drawing or building rounds.
 PROGRESS_EVERY = 500
-
-
-@dataclass(frozen=True)
-class Draw:
-    """The random part of a round: task index, the model of each slot, the evaluator of each member."""
-
-    task: int
-    models: tuple[str, ...]
-    evaluators: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SlotPlay:
-    """What the node in one inference slot does in a round."""
-
-    model: str  # the profile identity the slot's account plays
-    output: str
-    cost: Cost  # attested cost
-    scores: dict[str, int]  # the WAD score each evaluator gives this output when honest
-    item_costs: dict[str, EvaluatorCost]  # what scoring this output costs each evaluator
-    reveals: bool = True
-
-
-@dataclass(frozen=True)
-class MemberPlay:
-    """What one committee member reveals: a WAD score per revealed slot (slot order) and its cost."""
-
-    evaluator: str
-    scores: tuple[int, ...]
-    cost: Cost
-
-
-@dataclass(frozen=True)
-class SimRound:
-    index: int
-    task_id: str
-    kind: str
-    slots: tuple[SlotPlay, ...]
-    committee: tuple[MemberPlay, ...]
-
-    @property
-    def revealed(self) -> list[int]:
-        """Indices of the slots that reveal, in slot order (the order of every score list)."""
-        return [i for i, s in enumerate(self.slots) if s.reveals]
-
-
-@dataclass(frozen=True)
-class Paid:
-    """One payout: ``score`` is quality for a slot, agreement for a member; all WAD or wei."""
-
-    index: int
-    score: int
-    cost: int
-    reward: int
-    amount: int
-
-
-@dataclass(frozen=True)
-class RoundOutcome:
-    """A settled round in slot/member indices, so both backends' results compare directly."""
-
-    inference: tuple[Paid, ...]  # revealed slots, by slot index
-    evaluators: tuple[Paid, ...]  # revealed members, by member index
-    slashes: tuple[tuple[str, int], ...]  # (account label, wei), sorted
-    paid: int  # payouts and compensation
-    refund: int
-    # Shares of a forfeited pool (no member scored, or a withheld reference): (account label, wei), sorted.
-    compensation: tuple[tuple[str, int], ...] = ()
-
-
-# Reports progress: (rounds done, rounds in all).
-Progress = Callable[[int, int], None]
-
-
-class Backend(Protocol):
-    """Settles simulated rounds: the reference model or the contract on Anvil."""
-
-    name: str
-
-    def run(self, rounds: Sequence[SimRound], params: Params, progress: Progress | None = None
-            ) -> list[RoundOutcome]: ...
 
 
 @dataclass(frozen=True)
@@ -136,7 +53,7 @@ class SimulationConfig:
                                f"evaluators ({', '.join(pool.evaluators)}): give 1 to {len(pool.evaluators)}")
 
 
-def draw_rounds(pool: ProfilePool, config: SimulationConfig, progress: Progress | None = None) -> list[Draw]:
+def draw_rounds(pool: ProfilePool, config: SimulationConfig, progress: SimProgress | None = None) -> list[Draw]:
     """The seeded draws of ``config.rounds`` rounds; ``progress(done, total)`` every few hundred."""
     config.validate(pool)
     rng = random.Random(config.seed)
@@ -163,8 +80,8 @@ def committee_cost(evaluator: str, slots: Sequence[SlotPlay]) -> Cost:
                          max(c.peak_memory_mb for c in costs))
 
 
-def build_rounds(pool: ProfilePool, draws: Sequence[Draw], scenario: "Scenario", seed: int,
-                 progress: Progress | None = None) -> list[SimRound]:
+def sim_rounds(pool: ProfilePool, draws: Sequence[Draw], scenario: Scenario, seed: int,
+                 progress: SimProgress | None = None) -> list[SimRound]:
     """Play ``draws`` under ``scenario``; its own randomness (noise) is seeded by ``seed`` and its name.
 
     ``progress(done, total)`` is called every few hundred rounds."""

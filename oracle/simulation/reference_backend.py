@@ -31,14 +31,8 @@ from typing import Sequence
 
 from oracle.protocol.params import Params
 from oracle.protocol.reward import Evaluation, Output, RoundInput, Settlement, normalised_cost, settle
-from oracle.simulation.engine import (
-    ROUND_BUDGET,
-    Paid,
-    Progress,
-    RoundOutcome,
-    SimRound,
-    initial_stakes,
-)
+from oracle.simulation.engine import ROUND_BUDGET, initial_stakes
+from oracle.simulation.types import Paid, RoundOutcome, SimProgress, SimRound
 
 
 def slot_label(i: int) -> str:
@@ -122,7 +116,7 @@ class ReferenceBackend:
         self.slot_order = None if slot_order is None else tuple(slot_order)
         self.member_order = None if member_order is None else tuple(member_order)
 
-    def run(self, rounds: Sequence[SimRound], params: Params, progress: Progress | None = None
+    def run(self, rounds: Sequence[SimRound], params: Params, progress: SimProgress | None = None
             ) -> list[RoundOutcome]:
         if not rounds:
             return []

@@ -33,7 +33,7 @@ from typing import Sequence
 from oracle.protocol.params import WAD
 from oracle.pipeline.records import EvaluatorCost
 from oracle.protocol.reward import Cost
-from oracle.simulation.engine import SlotPlay
+from oracle.simulation.types import SlotPlay
 from oracle.simulation.record_pool import Entry, ProfilePool, TaskDraw
 
 LAZY_ANSWER = "I don't know."

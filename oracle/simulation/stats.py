@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from oracle.protocol.params import WAD
-from oracle.simulation.engine import RoundOutcome, SimRound
+from oracle.simulation.types import RoundOutcome, SimRound
 from oracle.simulation.reference_backend import member_label, slot_label
 
 INFERENCE, EVALUATOR = "inference", "evaluator"

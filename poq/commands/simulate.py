@@ -151,7 +151,7 @@ def make_out(out: Path) -> None:
 def _settlements(pool, draws, seed: int, backend):
     """``Settlements`` whose scenarios build their rounds with a progress callback (``on_build``)."""
     from oracle.simulation.adversary import Settlements
-    from oracle.simulation.engine import build_rounds
+    from oracle.simulation.engine import sim_rounds
 
     class Shown(Settlements):
         on_build = None
@@ -162,7 +162,7 @@ def _settlements(pool, draws, seed: int, backend):
 
         def rounds(self, scenario):
             if scenario.name not in self.built:
-                self.built[scenario.name] = build_rounds(self.pool, self.draws, scenario, self.seed,
+                self.built[scenario.name] = sim_rounds(self.pool, self.draws, scenario, self.seed,
                                                          progress=self.on_build)
             return self.built[scenario.name]
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from poq.main import main
-from oracle.pipeline.eval_run import RECORDS, EvalConfig, Progress, load_records, load_run_tasks, run_eval, shard_slice
+from oracle.pipeline.eval_run import RECORDS, EvalConfig, EvalProgress, load_records, load_run_tasks, run_eval, shard_slice
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def test_poq_eval_writes_every_table_and_plot(tmp_path):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-class _StopAfter(Progress):
+class _StopAfter(EvalProgress):
     """Interrupts the run like Ctrl-C once ``chunks`` chunks are saved."""
 
     def __init__(self, chunks: int):

@@ -15,7 +15,7 @@ from poq.commands import simulate as simulate_command
 from oracle.protocol.params import WAD, Aggregation, Params
 from oracle.simulation.adversary import Settlements, compare
 from oracle.simulation.anvil_backend import AnvilBackend, SimulationMismatch
-from oracle.simulation.engine import SimulationConfig, build_rounds, draw_rounds
+from oracle.simulation.engine import SimulationConfig, draw_rounds, sim_rounds
 from oracle.simulation.record_pool import ProfileError, load_pool
 from oracle.simulation.reference_backend import ReferenceBackend
 from oracle.simulation.results import print_adversaries
@@ -34,7 +34,7 @@ def _params(pool, slots: int = 5, **changes) -> Params:
 def test_anvil_and_reference_pay_the_same_wei_every_round(profile: Path, scenario: str, rounds: int, slots: int):
     pool = load_pool(profile)
     draws = draw_rounds(pool, SimulationConfig(rounds=rounds, slots=slots, seed=11))
-    played = build_rounds(pool, draws, scenarios(pool)[scenario], seed=11)
+    played = sim_rounds(pool, draws, scenarios(pool)[scenario], seed=11)
     params = _params(pool, slots=slots, aggregation=Aggregation.MEDIAN)
     reference = ReferenceBackend().run(played, params)
     # Several blocks' worth of rounds, so rounds from different chunks are covered too.
@@ -61,7 +61,7 @@ def test_anvil_and_reference_pay_the_same_wei_every_round(profile: Path, scenari
 def test_scores_reach_the_contract_in_ascending_address_order(profile: Path, monkeypatch):
     """The check can fail: scores sent in slot order, not in the outputs' address order, pay other wei."""
     pool = load_pool(profile)
-    played = build_rounds(pool, draw_rounds(pool, SimulationConfig(rounds=20, seed=2)), scenarios(pool)["honest"], 2)
+    played = sim_rounds(pool, draw_rounds(pool, SimulationConfig(rounds=20, seed=2)), scenarios(pool)["honest"], 2)
     params = _params(pool)
     reference = ReferenceBackend().run(played, params)
     # Any order of the accounts settles to the same wei, as long as every score follows its output.
@@ -81,7 +81,7 @@ def test_the_better_cheaper_model_earns_more_and_beta_favours_the_cheaper(make_p
     }
     pool = load_pool(make_profile("p.jsonl", tasks=20, models=models))
     draws = draw_rounds(pool, SimulationConfig(rounds=600, slots=3, seed=3))
-    played = build_rounds(pool, draws, scenarios(pool)["honest"], seed=3)
+    played = sim_rounds(pool, draws, scenarios(pool)["honest"], seed=3)
 
     def rewards(beta: float) -> dict[str, float]:
         params = _params(pool, slots=3, beta_inference=round(beta * WAD))
@@ -129,7 +129,7 @@ def test_each_scenario_is_built_and_settled_once(profile: Path, monkeypatch):
     catalogue = scenarios(pool)
     params = _params(pool)
     built, settled = [], []
-    monkeypatch.setattr("oracle.simulation.adversary.build_rounds",
+    monkeypatch.setattr("oracle.simulation.adversary.sim_rounds",
                         lambda pool, draws, scenario, seed: built.append(scenario.name) or [])
     backend = ReferenceBackend()
     monkeypatch.setattr(backend, "run", lambda rounds, params, progress=None: settled.append(params) or [])
@@ -145,8 +145,8 @@ def test_each_scenario_is_built_and_settled_once(profile: Path, monkeypatch):
 def test_same_seed_same_rounds(profile: Path):
     pool = load_pool(profile)
     config = SimulationConfig(rounds=50, seed=42)
-    first = build_rounds(pool, draw_rounds(pool, config), scenarios(pool)["noisy-evaluator"], 42)
-    again = build_rounds(pool, draw_rounds(pool, config), scenarios(pool)["noisy-evaluator"], 42)
+    first = sim_rounds(pool, draw_rounds(pool, config), scenarios(pool)["noisy-evaluator"], 42)
+    again = sim_rounds(pool, draw_rounds(pool, config), scenarios(pool)["noisy-evaluator"], 42)
     other = draw_rounds(pool, SimulationConfig(rounds=50, seed=43))
     assert first == again
     assert other != draw_rounds(pool, config)
