@@ -56,7 +56,8 @@ def raw_call(evaluator):
         outs = []
         for s in range(0, len(texts), b):
             enc = tok(texts[s:s + b], padding=True, truncation=True, max_length=MINILM_MAX_TOKENS, return_tensors="np")
-            hidden = session.run(["last_hidden_state"], {k: v.astype(np.int64) for k, v in enc.items() if k in names})[0]
+            feed = {k: v.astype(np.int64) for k, v in enc.items() if k in names}
+            hidden = session.run(["last_hidden_state"], feed)[0]
             mask = enc["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(1) / mask.sum(1)
             outs.append(pooled / np.linalg.norm(pooled, axis=1, keepdims=True))
@@ -109,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
             # Interleave raw and pipeline repeats so a change in machine load hits both alike.
             raw_rates, pipe_rates = [], []
             for _ in range(args.repeats):
-                raw_rates.append(median_rate(lambda: [raw([t.references[0], *o], b) for t, o in rs], n, 1))
-                pipe_rates.append(median_rate(lambda: [scored(evaluator, t, o) for t, o in rs], n, 1))
+                raw_rates.append(median_rate(lambda rs=rs, b=b, raw=raw: [raw([t.references[0], *o], b) for t, o in rs],
+                                             n, 1))
+                pipe_rates.append(median_rate(lambda rs=rs, ev=evaluator: [scored(ev, t, o) for t, o in rs], n, 1))
             r, p = statistics.median(raw_rates), statistics.median(pipe_rates)
             worst = min(worst, p / r)
             print(f"| {name} | {b} | {r:,.0f} | {p:,.0f} | {p / r:.0%} |")

@@ -22,20 +22,19 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
-from typing import Callable
 
+from eth_utils import keccak
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from oracle.chain.client import PoQClient, TaskSpec, dev_account
-from eth_utils import keccak
-
-from oracle.protocol.commitments import output_commitment, scores_commitment
 from oracle.chain.anvil import Anvil
+from oracle.chain.client import PoQClient, TaskSpec, dev_account
+from oracle.protocol.commitments import output_commitment, scores_commitment
 from oracle.protocol.params import WAD, Params, Role, Stage
 from oracle.protocol.reward import Cost
 

@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 from oracle.chain.anvil import Anvil
+from oracle.chain.jsonrpc import LeanRpc, Tx
 from oracle.protocol.params import Params
 from oracle.simulation.anvil_backend import BLOCK_GAS_LIMIT, ROUNDS_PER_BLOCK, AnvilBackend
 from oracle.simulation.engine import SimulationConfig, draw_rounds, sim_rounds
 from oracle.simulation.record_pool import DEFAULT_PROFILE, load_pool
 from oracle.simulation.reference_backend import ReferenceBackend
-from oracle.chain.jsonrpc import LeanRpc, Tx
 from oracle.simulation.scenarios import Scenario
 
 

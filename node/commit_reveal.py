@@ -32,7 +32,6 @@ planned falls back to the deployment's first block.
 
 from __future__ import annotations
 
-import os
 import time
 from abc import ABC, abstractmethod
 
@@ -42,10 +41,6 @@ from oracle.protocol.params import Stage
 
 DRAWN, PLANNED, COMMITTED, REVEALED = "drawn", "planned", "committed", "revealed"
 SETTLED, MISSED, LOST, SAT_OUT = "settled", "missed", "lost", "sat_out"
-
-# Test hook: seconds to sleep right after a commit is on chain and recorded, so a
-# test can SIGKILL the daemon inside the commit -> reveal window.
-PAUSE_ENV = "POQ_TEST_PAUSE_AFTER_COMMIT"
 
 # How often every unfinished round is re-checked even without an event (seconds).
 RECHECK_SECONDS = 5.0
@@ -70,7 +65,6 @@ class CommitRevealRole(ABC):
         self.d = daemon
         self.client, self.store, self.log = daemon.client, daemon.store, daemon.log
         self.me = daemon.account.address
-        self.pause_after_commit = float(os.environ.get(PAUSE_ENV, "0") or 0)
         self._last_recheck = 0.0
         self._below_stake: tuple[int, int] | None = None  # (stake, minimum) last reported, while below
         # Round id -> block of its RoundOpened, for rounds seen opening and not settled yet.
@@ -228,7 +222,6 @@ class CommitRevealRole(ABC):
         entry = self.entry(round_id)
 
         if rec.status == PLANNED:
-            sent = False
             if not entry["committed"]:
                 if stage != self.commit_stage or state["expired"]:
                     self.store.update(rec, MISSED, done=True)
@@ -236,7 +229,6 @@ class CommitRevealRole(ABC):
                                      round_id, self.commit_stage.name, self.missed_commit(round_id, state))
                     return
                 self.send_commit(round_id, rec)
-                sent = True
             else:
                 onchain = self.client.commitment(round_id, self.me, self.opened_block(round_id, rec))
                 if onchain != bytes.fromhex(rec.data["commitment"]):
@@ -248,10 +240,6 @@ class CommitRevealRole(ABC):
             rec = self.store.update(rec, COMMITTED)
             self.log.info("round %d: committed (durable before sending; reveal in %s)", round_id,
                           self.reveal_stage.name)
-            if self.pause_after_commit and sent:
-                self.log.warning("round %d: pausing %.0fs after the commit (%s test hook)", round_id,
-                                 self.pause_after_commit, PAUSE_ENV)
-                time.sleep(self.pause_after_commit)
             entry = self.entry(round_id)
             state = self.client.round(round_id)
             stage = Stage(state["stage"])

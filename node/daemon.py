@@ -28,7 +28,7 @@ import logging
 import signal
 import threading
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from eth_account.signers.local import LocalAccount
 

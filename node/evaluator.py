@@ -27,14 +27,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from node.daemon import Daemon, round_record
 from node.commit_reveal import DRAWN, MISSED, SAT_OUT, CommitRevealRole, key
+from node.daemon import Daemon, round_record
 from node.store import Record
-from oracle.protocol.task import decode_references, task_from_uri
+from oracle.pipeline.quality import scored
 from oracle.protocol.commitments import new_salt, scores_commitment
 from oracle.protocol.params import Stage, to_wad
-from oracle.pipeline.quality import scored
 from oracle.protocol.reward import Cost
+from oracle.protocol.task import decode_references, task_from_uri
 
 
 def withheld(state: dict) -> bool:

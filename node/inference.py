@@ -15,13 +15,13 @@ numbers. (The contract itself refuses budgets below ``Params.min_budget``.)
 
 from __future__ import annotations
 
+from node.commit_reveal import CommitRevealRole, eth
+from node.daemon import Daemon
+from node.store import Record
+from oracle.pipeline.prompts import render
 from oracle.protocol.commitments import new_salt, output_commitment
 from oracle.protocol.params import WAD, Stage
-from oracle.pipeline.prompts import render
 from oracle.protocol.reward import Cost
-from node.daemon import Daemon
-from node.commit_reveal import CommitRevealRole, eth
-from node.store import Record
 from oracle.protocol.task import task_from_uri
 
 # The least slot share (wei) the daemon works for unless told otherwise: 0.0001 ETH. A round at the

@@ -17,19 +17,18 @@ by its reference commitment in ``RoundOpened``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
-from node.daemon import Daemon
 from node.commit_reveal import eth
+from node.daemon import Daemon
 from node.store import Record
-from oracle.protocol.task import encode_references, task_uri
 from oracle.chain.client import ContractRevert, PoQClient, TaskSpec
 from oracle.chain.deployment import Deployment
 from oracle.errors import UsageError
 from oracle.protocol.commitments import new_salt, reference_commitment
 from oracle.protocol.params import MAX_SLOTS, Stage
-from oracle.protocol.task import Task, task_digest
+from oracle.protocol.task import Task, encode_references, task_digest, task_uri
 
 PLANNED, OPENED, SETTLED, FAILED = "planned", "opened", "settled", "failed"
 ZERO = b"\x00" * 32

@@ -1,11 +1,12 @@
 """RPC faults a daemon rides out: which errors are transient, and retrying them with backoff.
 
 A refused connection, a timeout, a dropped response or an RPC restarted
-underneath are transient (and so is a store write a full disk refused): the daemon logs one plain line, waits (exponential
-backoff with jitter, capped) and runs the same step again. Steps are written to
-be re-run safely: each reads the chain's state first and acts only if the
-action has not happened yet, so a transaction whose receipt was lost is not
-sent twice. A contract revert is not transient and is never retried here.
+underneath are transient (and so is a store write a full disk refused): the
+daemon logs one plain line, waits (exponential backoff with jitter, capped) and
+runs the same step again. Steps are written to be re-run safely: each reads the
+chain's state first and acts only if the action has not happened yet, so a
+transaction whose receipt was lost is not sent twice. A contract revert is not
+transient and is never retried here.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import requests
 from web3.exceptions import ProviderConnectionError, TimeExhausted, Web3RPCError

@@ -63,7 +63,7 @@ class Binding:
     account: str
 
     @classmethod
-    def of(cls, client, deploy_block: int, account: str) -> "Binding":
+    def of(cls, client, deploy_block: int, account: str) -> Binding:
         """The binding of ``account`` on the deployment ``client`` (a ``PoQClient``) talks to, read from the chain."""
         return cls(client.chain_id, client.address, deploy_block, client.block_hash(deploy_block), account)
 

@@ -28,7 +28,8 @@ def add_daemon_args(p: argparse.ArgumentParser, default_node: str | None = None)
     p.add_argument("--password-file", type=Path, default=None,
                    help="keystore password file (default: $POQ_KEYSTORE_PASSWORD, else the deployment's)")
     p.add_argument("--store", type=Path, default=None,
-                   help="the daemon's state (sqlite); default <deployment folder>/stores/<name>-<contract>-<deploy block hash>.sqlite")
+                   help="the daemon's state (sqlite); default "
+                        "<deployment folder>/stores/<name>-<contract>-<deploy block hash>.sqlite")
     p.add_argument("--poll", type=positive_float, default=0.5,
                    help="seconds between polls of the chain (default 0.5)")
 

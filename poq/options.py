@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import math
 import re
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 from urllib.parse import urlparse
 
 # A round's budget: at most 2^96 wei (about 79 billion ETH), far below the uint128 pools it is split into.

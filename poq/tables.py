@@ -6,7 +6,6 @@ from rich.table import Table
 
 from poq.options import name_column
 
-
 SECTIONS = ("nodes", "payouts", "rounds")
 
 

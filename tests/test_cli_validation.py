@@ -206,7 +206,6 @@ def test_simulate_names_the_file_line_and_field_of_a_bad_profile_record(tmp_path
 
 def test_profile_measures_fit_the_contracts_uint64_through_every_sum(tmp_path):
     """The pool's suggested references are slots x p90: with measures bounded, they fit uint64 too."""
-    from poq import options
     from oracle.protocol.params import Params
     from oracle.simulation.record_pool import MAX_MEASURE, load_pool
 
@@ -231,18 +230,17 @@ def test_simulate_refuses_cost_references_the_contract_cannot_store(capsys, refs
 
 
 def test_simulate_largest_cost_reference_is_accepted():
-    from poq import options
     from poq.commands.simulate import _refs
 
     assert _refs("18446744073709551615,1,1") == (UINT64_MAX, 1, 1)
 
 
 def test_simulate_bounds_rounds_and_reports_progress_while_drawing_and_building(tmp_path, capsys):
-    from poq.commands.simulate import _settlements
     from oracle.simulation.engine import MAX_ROUNDS, SimulationConfig, draw_rounds
     from oracle.simulation.record_pool import load_pool
     from oracle.simulation.reference_backend import ReferenceBackend
     from oracle.simulation.scenarios import scenarios
+    from poq.commands.simulate import _settlements
 
     err = _parse_error(capsys, ["simulate", "--rounds", str(10**12)])
     assert f"argument --rounds: '{10**12}'" in err and f"1 to {MAX_ROUNDS}" in err

@@ -68,7 +68,7 @@ class Anvil:
             cmd += ["--state", str(self.state_file)]
         return cmd
 
-    def start(self, timeout: float = 30.0) -> "Anvil":
+    def start(self, timeout: float = 30.0) -> Anvil:
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -93,7 +93,7 @@ class Anvil:
                 self.proc.wait()
         self.proc = None
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Anvil:
         return self.start()
 
     def __exit__(self, *exc) -> None:

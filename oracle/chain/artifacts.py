@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 from oracle.chain.toolchain import ROOT, SOLC_JS, ToolchainError
 

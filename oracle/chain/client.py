@@ -12,8 +12,9 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_account import Account
@@ -23,8 +24,8 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 
-from oracle.chain.artifacts import poq_artifact
 from oracle.chain.anvil import DEV_MNEMONIC
+from oracle.chain.artifacts import poq_artifact
 from oracle.protocol.params import Entry, Params, Role
 from oracle.protocol.reward import Cost
 
@@ -91,7 +92,19 @@ class ContractRevert(RuntimeError):
         super().__init__(f"{call} reverted: {name}{args}")
 
 
+_ERROR_TABLES: dict[int, tuple[list, dict[bytes, tuple[str, list[str]]]]] = {}
+
+
 def _error_table(abi: list) -> dict[bytes, tuple[str, list[str]]]:
+    """Selector -> (name, argument types) of every custom error in ``abi``, built once per ABI object."""
+    cached = _ERROR_TABLES.get(id(abi))
+    if cached is None or cached[0] is not abi:  # the list itself is kept, so its id is never reused meanwhile
+        cached = (abi, _build_error_table(abi))
+        _ERROR_TABLES[id(abi)] = cached
+    return cached[1]
+
+
+def _build_error_table(abi: list) -> dict[bytes, tuple[str, list[str]]]:
     table = {}
     for item in abi:
         if item["type"] == "error":
@@ -197,9 +210,10 @@ class PoQClient:
         faults (the daemons, ``node.retry``) is the one retry layer, so a dead RPC shows after ``timeout``
         seconds, not after five silent retries.
         """
-        w3 = Web3(TimedHTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+        w3 = Web3(TimedHTTPProvider(rpc_url, request_kwargs={"timeout": timeout},
+                                    exception_retry_configuration=None))
         try:
-            w3.eth.chain_id
+            _ = w3.eth.chain_id  # the first request: is anyone there?
         except Exception as exc:  # noqa: BLE001 - any transport error means unreachable
             raise ChainError(f"RPC {rpc_url} is unreachable ({exc.__class__.__name__}): "
                              "start a devnet with `poq devnet up` or pass the right --rpc") from exc
@@ -207,7 +221,7 @@ class PoQClient:
 
     @classmethod
     def connect(cls, rpc_url: str, address: str, expected_chain_id: int | None = None,
-                timeout: float = 30.0) -> "PoQClient":
+                timeout: float = 30.0) -> PoQClient:
         """Connect to a deployed PoQ, checking the chain id and that the address holds PoQ's code.
 
         ``timeout`` bounds each RPC request (seconds): daemons use a short one so a hung RPC is retried.
@@ -229,7 +243,7 @@ class PoQClient:
         return cls(w3, address, artifact.abi)
 
     @classmethod
-    def deploy(cls, w3: Web3, deployer: LocalAccount, params: Params) -> "PoQClient":
+    def deploy(cls, w3: Web3, deployer: LocalAccount, params: Params) -> PoQClient:
         artifact = poq_artifact()
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         tx = factory.constructor(params.as_contract_tuple()).build_transaction(
@@ -333,7 +347,7 @@ class PoQClient:
     def advance(self, account: LocalAccount, round_id: int) -> Any:
         return self.transact(account, "advance", round_id)
 
-    def settle(self, account: LocalAccount, round_id: int, evidence: "RoundEvidence | None" = None) -> Any:
+    def settle(self, account: LocalAccount, round_id: int, evidence: RoundEvidence | None = None) -> Any:
         """Settle ``round_id`` with the lists its events give (read now unless ``evidence`` is passed)."""
         evidence = evidence if evidence is not None else self.evidence(round_id)
         return self.transact(account, "settle", round_id, evidence.settlement())
@@ -346,7 +360,7 @@ class PoQClient:
     def round(self, round_id: int) -> dict:
         """The round's stored state (``PoQ.Round``, decoded from the ABI) and whether its deadline passed."""
         r, expired = self.contract.functions.round(round_id).call()
-        out = dict(zip(_fields("round"), r))
+        out = dict(zip(_fields("round"), r, strict=True))
         inference_pool = out["budget"] * self.params(out["params_version"]).inference_share // 10**18 \
             if out["stage"] else 0
         return {**out, "inference_pool": inference_pool, "evaluator_pool": out["budget"] - inference_pool,
@@ -413,7 +427,8 @@ class PoQClient:
                 "revealed": entry == Entry.REVEALED}
 
     def evaluation(self, round_id: int, evaluator: str) -> dict:
-        """An evaluator's entry in a round: ``Entry.NONE`` when not drawn, ``MEMBER`` drawn, then committed, revealed."""
+        """An evaluator's entry in a round: ``Entry.NONE`` when not drawn, ``MEMBER`` drawn, then committed,
+        revealed."""
         entry = Entry(self.contract.functions.evaluation(round_id, to_checksum_address(evaluator)).call())
         return {"entry": entry, "member": entry != Entry.NONE, "committed": entry >= Entry.COMMITTED,
                 "revealed": entry == Entry.REVEALED}
@@ -424,7 +439,7 @@ class PoQClient:
     def node(self, address: str) -> dict:
         """A node's record (``PoQ.Node``, decoded from the ABI)."""
         values = self.contract.functions.nodes(to_checksum_address(address)).call()
-        out = dict(zip(_fields("nodes"), values))
+        out = dict(zip(_fields("nodes"), values, strict=True))
         return {**out, "role": Role(out["role"])}
 
     def block_hash(self, number: int) -> str:

@@ -96,7 +96,7 @@ class Deployment:
         return self.path
 
     @classmethod
-    def load(cls, path: Path | str = DEFAULT_PATH) -> "Deployment":
+    def load(cls, path: Path | str = DEFAULT_PATH) -> Deployment:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no deployment file at {path}: run `poq devnet up` (or `ape run deploy`) "
@@ -155,16 +155,16 @@ def _check_fields(data: object, path: Path, fix: str) -> None:
     if not isinstance(data, dict):
         raise UsageError(f"{path} holds {_kind(data)}, not a PoQ deployment (a JSON object with chain_id, "
                          f"address, deploy_block, rpc_url...); {fix}")
-    for field, (kind, want) in {**_REQUIRED, **_OPTIONAL}.items():
-        if field not in data:
-            if field in _REQUIRED:
-                raise UsageError(f"{path}: field {field!r} is missing; {fix}")
+    for name, (kind, want) in {**_REQUIRED, **_OPTIONAL}.items():
+        if name not in data:
+            if name in _REQUIRED:
+                raise UsageError(f"{path}: field {name!r} is missing; {fix}")
             continue
-        value = data[field]
-        if value is None and field in _OPTIONAL:
+        value = data[name]
+        if value is None and name in _OPTIONAL:
             continue
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise UsageError(f"{path}: field {field!r} is {_kind(value)} ({json.dumps(value)[:40]}), not "
+            raise UsageError(f"{path}: field {name!r} is {_kind(value)} ({json.dumps(value)[:40]}), not "
                              f"{'a whole number' if kind is int else _kind(kind())}: write {want}")
     if data["chain_id"] <= 0 or data["deploy_block"] < 0:
         raise UsageError(f"{path}: chain_id {data['chain_id']} / deploy_block {data['deploy_block']}: the chain id "
@@ -173,12 +173,12 @@ def _check_fields(data: object, path: Path, fix: str) -> None:
         if not isinstance(account, dict):
             raise UsageError(f"{path}: accounts[{k}] is {_kind(account)}, not an object with name, role, "
                              f"address; {fix}")
-        for field, kind in _ACCOUNT.items():
-            value = account.get(field)
-            if field != "keystore" and field not in account:
-                raise UsageError(f"{path}: accounts[{k}] has no {field!r}; {fix}")
+        for key, kind in _ACCOUNT.items():
+            value = account.get(key)
+            if key != "keystore" and key not in account:
+                raise UsageError(f"{path}: accounts[{k}] has no {key!r}; {fix}")
             if not isinstance(value, kind):
-                raise UsageError(f"{path}: accounts[{k}].{field} is {_kind(value)}, not a string; {fix}")
+                raise UsageError(f"{path}: accounts[{k}].{key} is {_kind(value)}, not a string; {fix}")
 
 
 def abi_sha256(abi: list) -> str:

@@ -31,11 +31,11 @@ def up(state_dir: Path = DEFAULT_STATE_DIR, inference: int = 2, evaluators: int 
     ``window`` sets every stage window (blocks); ``commit_window`` the output commit window alone,
     the one that must cover a model's run on a slow CPU.
     """
-    from oracle.chain.keys import DEVNET_SCRYPT_N, write_keystore, write_password_file
+    from oracle.chain.anvil import Anvil
     from oracle.chain.artifacts import poq_artifact
     from oracle.chain.client import PoQClient, dev_account
     from oracle.chain.deployment import Deployment, NodeAccount, abi_sha256
-    from oracle.chain.anvil import Anvil
+    from oracle.chain.keys import DEVNET_SCRYPT_N, write_keystore, write_password_file
     from oracle.protocol.params import Params, Role
 
     state_dir = Path(state_dir).resolve()

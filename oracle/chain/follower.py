@@ -17,8 +17,8 @@ consumer far behind stores its progress after every batch.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from web3.exceptions import BlockNotFound
 

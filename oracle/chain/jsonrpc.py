@@ -11,8 +11,9 @@ passes every nonce explicitly (``LeanRpc.nonces`` keeps them).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import requests
 
@@ -102,4 +103,4 @@ class LeanRpc:
     def failed(self, hashes: Sequence[str]) -> list[str]:
         """The hashes among ``hashes`` whose receipt says reverted (or that were never mined)."""
         receipts = self.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-        return [h for h, r in zip(hashes, receipts) if r is None or r.get("status") != "0x1"]
+        return [h for h, r in zip(hashes, receipts, strict=True) if r is None or r.get("status") != "0x1"]

@@ -34,7 +34,8 @@ def from_env(var: str) -> LocalAccount:
     try:
         return Account.from_key(value.strip())
     except (ValueError, TypeError) as exc:
-        raise KeyConfigError(f"environment variable {var} does not hold a valid hex private key ({type(exc).__name__})") \
+        raise KeyConfigError(f"environment variable {var} does not hold a valid hex private key "
+                             f"({type(exc).__name__})") \
             from None
 
 

@@ -14,8 +14,8 @@ kept in ascending address order, the order of every score list and of
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
 
 from oracle.protocol.params import Params, Role, Stage
 from oracle.protocol.reward import Cost, Evaluation, Output, RoundInput, normalised_cost

@@ -7,8 +7,8 @@ calls, each on its own, as events arrive.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from eth_account.signers.local import LocalAccount
 
@@ -113,4 +113,5 @@ def wait_for_stage(client: PoQClient, poker: LocalAccount, rid: int, stages: set
             client.advance(poker, rid)
         else:
             client.w3.provider.make_request("anvil_mine", [hex(r["deadline"] - client.w3.eth.block_number + 1)])
-    raise RuntimeError(f"round {rid} is stuck in stage {Stage(r['stage']).name}, wanted {sorted(s.name for s in stages)}")
+    raise RuntimeError(f"round {rid} is stuck in stage {Stage(r['stage']).name}, "
+                       f"wanted {sorted(s.name for s in stages)}")

@@ -15,8 +15,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from eth_utils import (abi_to_signature, event_signature_to_log_topic, function_signature_to_4byte_selector,
-                       keccak)
+from eth_utils import abi_to_signature, event_signature_to_log_topic, function_signature_to_4byte_selector, keccak
 
 from oracle.chain.artifacts import CONTRACTS, SETTINGS
 from oracle.chain.client import PoQClient

@@ -9,15 +9,14 @@ page and ``poq payouts`` print the same figures. Callers hold the index's lock.
 
 from __future__ import annotations
 
-import json
 import re
 
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from oracle.explorer.index import ChainIndex
 from oracle.chain.ledger import RoundRecord, group_summary
+from oracle.explorer.index import ChainIndex
 from oracle.protocol.params import Role, Stage
 from oracle.protocol.task import parse_data_uri
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
-from oracle.protocol.params import WAD, CostModel
 from oracle.pipeline.records import ProfileRecord
+from oracle.protocol.params import WAD, CostModel
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -134,7 +134,7 @@ def suggest_cost_model(latency_ms: Sequence[float], tokens: Sequence[float],
     if any(len(x) == 0 for x in measures):
         raise ValueError("suggesting cost references needs at least one measured item")
     refs = [cost_reference(x) for x in measures]
-    w = _weights([np.minimum(x / ref, 1.0) for x, ref in zip(measures, refs)])
+    w = _weights([np.minimum(x / ref, 1.0) for x, ref in zip(measures, refs, strict=True)])
     return CostModel(w_latency=w[0], w_tokens=w[1], w_memory=w[2],
                      ref_latency_ms=refs[0], ref_tokens=refs[1], ref_memory_mb=refs[2])
 

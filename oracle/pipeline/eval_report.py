@@ -11,15 +11,21 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+from oracle.pipeline.cost_profile import (
+    EvaluatorProfile,
+    ModelProfile,
+    SweepPoint,
+    evaluator_profiles,
+    model_profiles,
+    suggested_params,
+)
 from oracle.pipeline.records import ProfileRecord
-from oracle.pipeline.cost_profile import (EvaluatorProfile, ModelProfile, SweepPoint, evaluator_profiles, model_profiles,
-                              suggested_params)
 
 Z95 = 1.959963984540054
 # Yardsticks every evaluator is compared with, by task kind: the paper's token F1 and its judge.

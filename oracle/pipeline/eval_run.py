@@ -16,15 +16,15 @@ from __future__ import annotations
 import gc
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
+from oracle.chain.toolchain import ROOT
 from oracle.errors import UsageError
 from oracle.pipeline.records import EvaluatorCost, ProfileRecord, append_records, read_records
 from oracle.pipeline.tasks import load_tasks
 from oracle.protocol.task import Task
-from oracle.chain.toolchain import ROOT
 
 RECORDS = "records.jsonl"
 RUN_FILE = "run.json"
@@ -87,7 +87,7 @@ def load_run_tasks(config: EvalConfig) -> list[Task]:
         raise UsageError(f"{len(config.data)} data paths for {len(config.sources)} task sources: "
                          "give one --data per --tasks source (or none)")
     tasks: list[Task] = []
-    for source, path in zip(config.sources, config.data):
+    for source, path in zip(config.sources, config.data, strict=True):
         tasks.extend(load_tasks(source, path, config.limit))
     ids = [t.id for t in tasks]
     if len(set(ids)) != len(ids):
@@ -161,7 +161,7 @@ def _score(evaluator_name: str, tasks: Sequence[Task], outputs: dict[str, list[t
                 continue
             batch = scored(evaluator, task, [text for _, text in pairs])
             cost = batch.per_item_cost()
-            for (model, _), s in zip(pairs, batch.scores):
+            for (model, _), s in zip(pairs, batch.scores, strict=True):
                 results[(task.id, model)] = (s, cost)
             progress.advance()
         return results

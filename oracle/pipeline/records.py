@@ -8,9 +8,9 @@ A record holds ids, outputs, scores and costs, never the datasets' texts.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ProfileRecord:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ProfileRecord":
+    def from_dict(cls, d: dict) -> ProfileRecord:
         costs = {k: EvaluatorCost(**v) for k, v in d.get("evaluator_costs", {}).items()}
         return cls(**{**d, "evaluator_costs": costs})
 

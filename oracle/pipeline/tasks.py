@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from oracle.errors import UsageError
 from oracle.protocol.task import Task

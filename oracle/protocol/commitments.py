@@ -7,7 +7,7 @@ commitment impossible to copy from another node or replay in another round.
 from __future__ import annotations
 
 import secrets
-from typing import Sequence
+from collections.abc import Sequence
 
 from eth_abi import encode
 from eth_utils import keccak, to_canonical_address

@@ -7,9 +7,9 @@ Every WAD value is an integer scaled by 1e18 (1.0 == WAD).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum
-from typing import Sequence
 
 WAD = 10**18
 # The contract's bounds (``PoQ.MAX_WINDOW``, ``PoQ.MAX_UNBONDING``) and the width of its stake and budget fields.
@@ -70,7 +70,7 @@ class Stage(IntEnum):
         return "".join(word.capitalize() for word in self.name.split("_"))
 
     @classmethod
-    def of_label(cls, label: str) -> "Stage":
+    def of_label(cls, label: str) -> Stage:
         return next(s for s in cls if s.label == label)
 
 
@@ -160,7 +160,7 @@ class Params:
         if self.slash_amount > self.min_stake:
             raise ValueError(f"slash_amount={self.slash_amount} exceeds min_stake={self.min_stake}")
 
-    def with_(self, **changes) -> "Params":
+    def with_(self, **changes) -> Params:
         """A copy with ``changes`` applied (and validated)."""
         return replace(self, **changes)
 
@@ -180,7 +180,7 @@ class Params:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Params":
+    def from_dict(cls, d: dict) -> Params:
         """The inverse of ``to_dict`` (what a deployment file stores)."""
         d = dict(d)
         d["inference_cost"] = CostModel(**d["inference_cost"])
@@ -189,7 +189,7 @@ class Params:
         return cls(**d)
 
     @classmethod
-    def from_contract_tuple(cls, t: Sequence) -> "Params":
+    def from_contract_tuple(cls, t: Sequence) -> Params:
         """The inverse of ``as_contract_tuple``: what the contract's ``params(version)`` view returns."""
         (alpha_i, beta_i, alpha_e, beta_e, share, min_stake, min_budget, commit, reveal, reference, score_commit,
          score_reveal, unbonding, aggregation, slash, inf_cost, ev_cost) = t

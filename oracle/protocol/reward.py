@@ -14,8 +14,8 @@ revealed outputs (``compensation``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from oracle.protocol.params import WAD, Aggregation, CostModel, Params
 
@@ -32,7 +32,7 @@ class Cost:
         return (self.latency_ms, self.tokens, self.memory_mb)
 
     @classmethod
-    def measured(cls, latency_ms: float, tokens: int, peak_memory_mb: float) -> "Cost":
+    def measured(cls, latency_ms: float, tokens: int, peak_memory_mb: float) -> Cost:
         """A measured cost as the integer attestation a node sends: at least 1 ms and 1 MB, since
         no real work is free. The daemons and the simulation both attest through here."""
         return cls(latency_ms=max(1, round(latency_ms)), tokens=int(tokens), memory_mb=max(1, round(peak_memory_mb)))

@@ -12,8 +12,8 @@ these functions, and the tests check them against the contract.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from eth_abi import encode
 from eth_utils import keccak, to_canonical_address

@@ -7,15 +7,15 @@ baseline, under the same aggregation, is the adversary's effect.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from oracle.protocol.params import Aggregation, Params
 from oracle.simulation.engine import sim_rounds
-from oracle.simulation.types import Draw, SettlementBackend, SimProgress, SimRound
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.scenarios import Scenario
 from oracle.simulation.stats import NodeStats, Plays, by_name, collect, summarise
+from oracle.simulation.types import Draw, SettlementBackend, SimProgress, SimRound
 
 AGGREGATIONS = (Aggregation.MEAN, Aggregation.MEDIAN)
 

@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from eth_abi import decode, encode
 from eth_utils import (
@@ -52,14 +53,14 @@ from eth_utils import (
     to_canonical_address,
 )
 
+from oracle.chain.anvil import Anvil
 from oracle.chain.artifacts import poq_artifact
 from oracle.chain.client import by_address
+from oracle.chain.jsonrpc import LeanRpc, Tx
 from oracle.protocol.commitments import new_salt, output_commitment, scores_commitment
-from oracle.chain.anvil import Anvil
 from oracle.protocol.params import Params, Role
 from oracle.protocol.reward import EvaluatorPayout, InferencePayout, Settlement
 from oracle.simulation.engine import ROUND_BUDGET, initial_stakes
-from oracle.simulation.types import RoundOutcome, SimProgress, SimRound
 from oracle.simulation.reference_backend import (
     ReferenceBackend,
     chain_scores,
@@ -68,7 +69,7 @@ from oracle.simulation.reference_backend import (
     outcome,
     slot_label,
 )
-from oracle.chain.jsonrpc import LeanRpc, Tx
+from oracle.simulation.types import RoundOutcome, SimProgress, SimRound
 
 # A block gas limit no simulated block comes near (thousands of rounds' transactions per block).
 BLOCK_GAS_LIMIT = 10**13
@@ -138,8 +139,8 @@ class _Abi:
         """A log's event name and its arguments by name (addresses lower-case)."""
         e = self.events[log["topics"][0]]
         topics = b"".join(bytes.fromhex(t[2:]) for t in log["topics"][1:])
-        args = dict(zip(e.indexed_names, decode(e.indexed_types, topics)))
-        args.update(zip(e.data_names, decode(e.data_types, bytes.fromhex(log["data"][2:]))))
+        args = dict(zip(e.indexed_names, decode(e.indexed_types, topics), strict=True))
+        args.update(zip(e.data_names, decode(e.data_types, bytes.fromhex(log["data"][2:])), strict=True))
         for name in e.addresses:
             args[name] = args[name].lower()
         return e.name, args
@@ -299,7 +300,7 @@ class _Session:
         abi, poq, n_members = self.abi, self.poq, len(self.members)
         opens, commits, reveals, score_commits, score_reveals, settles = [], [], [], [], [], []
         silent_rounds = False
-        for rid, r in zip(ids, chunk):
+        for rid, r in zip(ids, chunk, strict=True):
             opens.append(Tx(self.requester, poq, abi.call("openRound", (
                 keccak(text=r.task_id), f"poq-sim:{r.task_id}", r.kind, len(r.slots), len(r.committee),
                 NO_REFERENCE, self.params_version)), 600_000, ROUND_BUDGET))

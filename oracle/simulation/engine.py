@@ -17,8 +17,8 @@ both backends settle the very same rounds.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from oracle.protocol.params import WAD, Params
 from oracle.protocol.reward import Cost

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from oracle.errors import UsageError
-from oracle.protocol.params import MAX_SLOTS, WAD, CostModel, to_wad
-from oracle.pipeline.records import EvaluatorCost, ProfileRecord
 from oracle.pipeline.cost_profile import cost_reference
+from oracle.pipeline.records import EvaluatorCost, ProfileRecord
+from oracle.protocol.params import MAX_SLOTS, WAD, CostModel, to_wad
 from oracle.protocol.reward import Cost
 
 DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "default" / "records.jsonl"

@@ -27,7 +27,7 @@ What the contract does that the model must be told:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from oracle.protocol.params import Params
 from oracle.protocol.reward import Evaluation, Output, RoundInput, Settlement, normalised_cost, settle

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -113,7 +113,7 @@ def plot_distribution(path: Path, plays: dict[str, Plays]) -> None:
     """Per-round reward of every node, one box per node, inference and evaluators side by side."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, role in zip(axes, (INFERENCE, "evaluator")):
+    for ax, role in zip(axes, (INFERENCE, "evaluator"), strict=True):
         names = [n for n, p in plays.items() if p.role == role]
         ax.boxplot([plays[n].rewards for n in names], showmeans=True)
         ax.set_xticks(range(1, len(names) + 1), names, rotation=20, ha="right")
@@ -130,7 +130,7 @@ def plot_beta_sweep(path: Path, sweep: dict[float, list[NodeStats]]) -> None:
     plt = _pyplot()
     betas = sorted(sweep)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, role in zip(axes, (INFERENCE, "evaluator")):
+    for ax, role in zip(axes, (INFERENCE, "evaluator"), strict=True):
         names = [s.name for s in sweep[betas[0]] if s.role == role]
         for name in names:
             ys = [next(s.mean_reward for s in sweep[b] if s.name == name) for b in betas]
@@ -148,7 +148,7 @@ def plot_comparison(path: Path, stats: Sequence[NodeStats]) -> None:
     """The paper's comparison: quality (agreement) against cost, marker area by average reward."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for ax, role, label in zip(axes, (INFERENCE, "evaluator"), ("consensus quality", "agreement")):
+    for ax, role, label in zip(axes, (INFERENCE, "evaluator"), ("consensus quality", "agreement"), strict=True):
         for s in (s for s in stats if s.role == role):
             ax.scatter(s.mean_cost, s.mean_score, s=40 + 1500 * max(s.mean_reward, 0.0), alpha=0.6)
             ax.annotate(f"{s.name}\n{s.mean_reward:.3f}", (s.mean_cost, s.mean_score), fontsize=8,

@@ -27,14 +27,14 @@ reward the lazy node still earns is an upper bound.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
-from oracle.protocol.params import WAD
 from oracle.pipeline.records import EvaluatorCost
+from oracle.protocol.params import WAD
 from oracle.protocol.reward import Cost
-from oracle.simulation.types import SlotPlay
 from oracle.simulation.record_pool import Entry, ProfilePool, TaskDraw
+from oracle.simulation.types import SlotPlay
 
 LAZY_ANSWER = "I don't know."
 # The lazy node runs no model: 1 ms, the constant's 4 tokens, 1 MB.
@@ -81,7 +81,7 @@ class FixedScore(Scenario):
         honest = super().score(evaluator, slots, rng)
         if evaluator not in self.adversaries:
             return honest
-        return [self.value if s.model == self.target else x for s, x in zip(slots, honest)]
+        return [self.value if s.model == self.target else x for s, x in zip(slots, honest, strict=True)]
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ Paid wei counts compensation (a share of a forfeited pool) with the payouts.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from oracle.protocol.params import WAD
-from oracle.simulation.types import RoundOutcome, SimRound
 from oracle.simulation.reference_backend import member_label, slot_label
+from oracle.simulation.types import RoundOutcome, SimRound
 
 INFERENCE, EVALUATOR = "inference", "evaluator"
 

@@ -8,8 +8,9 @@ they live apart from each of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from oracle.pipeline.records import EvaluatorCost
 from oracle.protocol.params import Params

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from poq.options import eth_to_wei, positive_eth
 from oracle.pipeline.quality.token_f1 import token_f1
+from poq.options import eth_to_wei, positive_eth
 
 QUESTION = {
     "id": "demo-broncos",
@@ -48,8 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _f1_scorer(noise: int):
-    from oracle.protocol.params import WAD
-    from oracle.protocol.params import to_wad
+    from oracle.protocol.params import WAD, to_wad
 
     def score(outputs, reference):
         return [max(0, min(WAD, to_wad(token_f1(o, [reference])) + noise)) for o in outputs]
@@ -59,16 +58,15 @@ def _f1_scorer(noise: int):
 def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from oracle.chain.payouts import collect_since
-    from poq.options import console as wide_console
-    from poq.tables import render
-
-    from oracle.chain.client import PoQClient, dev_account
     from oracle.chain.anvil import Anvil
+    from oracle.chain.client import PoQClient, dev_account
     from oracle.chain.ledger import build_rounds, check_against_reference
+    from oracle.chain.payouts import collect_since
+    from oracle.chain.scripted_round import ScriptedEvaluator, ScriptedInference, play_scripted_round
     from oracle.protocol.params import Params, Role
     from oracle.protocol.reward import Cost
-    from oracle.chain.scripted_round import ScriptedEvaluator, ScriptedInference, play_scripted_round
+    from poq.options import console as wide_console
+    from poq.tables import render
 
     console = wide_console()
     params = Params()

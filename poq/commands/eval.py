@@ -113,8 +113,8 @@ class RichProgress:
 
 def _sweep(config, records, sizes: list[int]):
     """Batch-size sweep of the run's embedding evaluators over the run's outputs and references."""
-    from oracle.pipeline.eval_run import load_run_tasks
     from oracle.pipeline.cost_profile import batch_sweep
+    from oracle.pipeline.eval_run import load_run_tasks
     from oracle.pipeline.quality import is_embedding, load_evaluator
 
     texts = [r.output for r in records] + [ref for t in load_run_tasks(config) for ref in t.references]
@@ -129,11 +129,11 @@ def _sweep(config, records, sizes: list[int]):
 
 
 def run(args: argparse.Namespace) -> int:
-    from poq.options import console as wide_console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from oracle.pipeline.eval_run import EvalConfig, load_records, run_eval
     from oracle.pipeline.eval_report import write_report
+    from oracle.pipeline.eval_run import EvalConfig, load_records, run_eval
+    from poq.options import console as wide_console
 
     sources = _csv(args.tasks)
     config = EvalConfig(out=args.out, sources=sources, data=_data_paths(sources, args.data), limit=args.limit,

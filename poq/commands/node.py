@@ -11,9 +11,6 @@ Stop it with SIGTERM or Ctrl-C.
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
-from pathlib import Path
 
 from poq.chain_args import add_daemon_args, fail, open_daemon, setup_errors
 from poq.options import evaluator_name, model_name, positive_eth, positive_int
@@ -43,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run_inference(args: argparse.Namespace) -> int:
     from node import inference
-    from poq.options import eth_to_wei
     from oracle.pipeline.models import load_model
+    from poq.options import eth_to_wei
 
     try:
         _, daemon = open_daemon(args, "inference")

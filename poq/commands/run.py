@@ -152,17 +152,17 @@ def clear_state_dir(state_dir: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from poq.options import console as wide_console
     from rich.logging import RichHandler
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from node import requester
-    from oracle.chain.keys import from_keystore
-    from oracle.chain import devnet
     from node.startup import make_daemon
+    from oracle.chain import devnet
+    from oracle.chain.keys import from_keystore
     from oracle.chain.payouts import collect
-    from poq.tables import render
     from oracle.pipeline.tasks import load_tasks
+    from poq.options import console as wide_console
+    from poq.tables import render
 
     console = wide_console()
     models = list(args.models)

@@ -19,8 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from oracle.protocol.params import MAX_COMMITTEE, MAX_SLOTS, UINT64_MAX
-from poq.options import (csv_ints, fraction, int_range, names,
-                                     output_dir, rpc_url)
+from poq.options import csv_ints, fraction, int_range, names, output_dir, rpc_url
 
 DEFAULT_OUT = Path("runs/simulate")
 BETA_SWEEP = tuple(round(0.1 * k, 1) for k in range(11))
@@ -174,13 +173,13 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from poq.options import console as wide_console
     from oracle.simulation import results as report
     from oracle.simulation.adversary import compare
     from oracle.simulation.engine import SimulationConfig, draw_rounds
     from oracle.simulation.record_pool import DEFAULT_PROFILE, ProfileError, load_pool
     from oracle.simulation.scenarios import scenarios
     from oracle.simulation.stats import summarise
+    from poq.options import console as wide_console
 
     # Tables are wide: keep them readable when the output is a log rather than a terminal.
     console = wide_console()

@@ -9,15 +9,15 @@ the calls under test go through ape, whose reverts carry the custom error.
 from __future__ import annotations
 
 import subprocess
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
+from eth_utils import keccak
 
 from oracle.chain.client import TaskSpec
+from oracle.chain.toolchain import ROOT, install_solc, tool
 from oracle.protocol.commitments import reference_commitment
 from oracle.protocol.params import Params, Role
-from eth_utils import keccak
-from oracle.chain.toolchain import ROOT, install_solc, tool
 
 from .harness import EVALUATORS, INFERENCE, OUTSIDER, OWNER, REFERENCE_SALT, REQUESTER, FastClient, RoundPlay
 

@@ -14,9 +14,10 @@ reading views and logs over bare JSON-RPC. The calls a test is about go through 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import ape
 from eth_abi import decode as abi_decode
@@ -27,11 +28,19 @@ from web3 import HTTPProvider, Web3
 
 from oracle.chain.client import ContractRevert, PoQClient, by_address, decode_revert
 from oracle.chain.jsonrpc import LeanRpc
-from oracle.protocol.commitments import new_salt, output_commitment, scores_commitment
 from oracle.chain.ledger import build_rounds, check_against_reference, round_input
+from oracle.protocol.commitments import new_salt, output_commitment, scores_commitment
 from oracle.protocol.params import Params, Role, Stage
-from oracle.protocol.reward import (Cost, EvaluatorPayout, Evaluation, InferencePayout, Output, RoundInput, Settlement,
-                           normalised_cost)
+from oracle.protocol.reward import (
+    Cost,
+    Evaluation,
+    EvaluatorPayout,
+    InferencePayout,
+    Output,
+    RoundInput,
+    Settlement,
+    normalised_cost,
+)
 from oracle.protocol.reward import settle as model_settle
 from oracle.protocol.sortition import Candidate, draw, draw_weight, mix_salts, round_seed
 
@@ -65,7 +74,7 @@ def reverts_with(error: str, **inputs: Any) -> Iterator[None]:
 
 
 @contextmanager
-def fast_reverts_with(client: "FastClient", error: str, **inputs: Any) -> Iterator[None]:
+def fast_reverts_with(client: FastClient, error: str, **inputs: Any) -> Iterator[None]:
     """``reverts_with`` for calls sent through ``FastClient`` (a bulk of refusals, where ape's tracing of
     each revert would cost a second or two apiece)."""
     try:
@@ -135,7 +144,7 @@ class FastClient(PoQClient):
         self._topics = {e["name"]: topic for topic, e in self._event_abis.items()}
 
     @classmethod
-    def for_contract(cls, chain: Any, contract: Any) -> "FastClient":
+    def for_contract(cls, chain: Any, contract: Any) -> FastClient:
         """A client of ape's ``contract`` on ape's chain, with the ABI ape compiled."""
         abi = [entry.model_dump(mode="json", by_alias=True) for entry in contract.contract_type.abi]
         return cls(chain.provider.uri, contract.address, abi)
@@ -172,7 +181,7 @@ class FastClient(PoQClient):
         results = self.lean.batch([("eth_call", [{"to": self.address, "data": self.encode(fn, args)}, tag])
                                    for fn, args in calls])
         out = []
-        for (fn, args), result in zip(calls, results, strict=True):
+        for (fn, _args), result in zip(calls, results, strict=True):
             _, _, types, abi = self._functions[fn]
             values = [_checksummed(p, v) for p, v in
                       zip(abi["outputs"], abi_decode(types, bytes.fromhex(result[2:])), strict=True)]
@@ -242,7 +251,7 @@ class FastClient(PoQClient):
         """Withdrawable balance and ``node()`` record of each address, read in one batch."""
         values = self.views([("balances", [a]) for a in addresses] + [("nodes", [a]) for a in addresses])
         nodes = [self._node(v) for v in values[len(addresses):]]
-        return dict(zip(addresses, values[:len(addresses)])), dict(zip(addresses, nodes))
+        return dict(zip(addresses, values[:len(addresses)], strict=True)), dict(zip(addresses, nodes, strict=True))
 
     def stakes(self, addresses: list[str]) -> dict[str, int]:
         return {a: n["stake"] for a, n in self.owed_and_nodes(addresses)[1].items()}
@@ -257,7 +266,7 @@ class FastClient(PoQClient):
         return int(self.rpc("eth_getBalance", [address, "latest"]), 16)
 
     def advance_to(self, poker: Any, rid: int, stages: set[Stage], tries: int = 10) -> None:
-        """Mine past deadlines until round ``rid`` reaches one of ``stages`` (``oracle.chain.scripted_round.wait_for_stage``
+        """Mine past deadlines until round ``rid`` reaches one of ``stages`` (``scripted_round.wait_for_stage``
         in fewer round trips: the head and the round are read in one batch)."""
         for _ in range(tries):
             head, call = self.lean.batch([("eth_blockNumber", []), ("eth_call", [

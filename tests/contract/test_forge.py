@@ -32,9 +32,9 @@ import time
 
 import pytest
 
+from oracle.chain.toolchain import ROOT, install_solc, tool
 from oracle.protocol.params import Aggregation, CostModel, Params
 from oracle.protocol.reward import Cost, Evaluation, Output, RoundInput, normalised_cost, settle
-from oracle.chain.toolchain import ROOT, install_solc, tool
 
 CAMPAIGN = "tests/forge/invariant"
 V2 = f"{CAMPAIGN}/PoQ.invariant.t.sol:PoQCampaignTest"
@@ -142,7 +142,8 @@ def test_v2_campaign_holds_every_property(v2):
 
 def test_v2_campaign_makes_at_least_10000_calls_per_property(v2):
     short = {name: calls(r) for name, r in v2.items() if calls(r) < MIN_CALLS}
-    assert not short, f"campaigns below {MIN_CALLS} calls: {short} (runs x depth in foundry.toml's [profile.default.invariant])"
+    assert not short, (f"campaigns below {MIN_CALLS} calls: {short} "
+                       "(runs x depth in foundry.toml's [profile.default.invariant])")
 
 
 def test_v2_campaign_reaches_deep_rounds(settlements):
@@ -218,7 +219,8 @@ def test_v2_settlements_equal_the_reference_model(settlements):
     if "reference_withheld" not in {f.name for f in dataclasses.fields(RoundInput)}:
         pytest.xfail("oracle.protocol.reward.RoundInput has no v2 fields yet (reference_withheld, compensation)")
     wrong = [m for s in settlements for m in mismatches(s)]
-    assert not wrong, f"{len(wrong)} mismatches over {len(settlements)} settlements, first ones:\n" + "\n".join(wrong[:10])
+    assert not wrong, (f"{len(wrong)} mismatches over {len(settlements)} settlements, first ones:\n"
+                       + "\n".join(wrong[:10]))
 
 
 # ------------------------------ v1 falls ------------------------------
@@ -231,4 +233,5 @@ def test_legacy_campaign_finds_the_zero_commitment_holes(v1):
         r = v1[name]
         assert r["status"] == "Failure", f"the campaign did not break {name} on dff63f8: it cannot find a known hole"
         reason = r["reason"] or ""
-        assert reason.startswith(what) and "zero commitment" in reason, f"{name} failed, but not on a zero commitment: {reason}"
+        assert reason.startswith(what) and "zero commitment" in reason, \
+            f"{name} failed, but not on a zero commitment: {reason}"

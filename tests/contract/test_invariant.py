@@ -18,13 +18,13 @@ import random
 from collections import Counter
 
 import pytest
+from eth_utils import keccak
 
 from oracle.chain.client import ContractRevert, TaskSpec
-from oracle.protocol.commitments import reference_commitment
 from oracle.chain.ledger import stakes_at_settlement
+from oracle.protocol.commitments import reference_commitment
 from oracle.protocol.params import WAD, Role, Stage
 from oracle.protocol.reward import Cost
-from eth_utils import keccak
 
 from .harness import REFERENCE_SALT, FastClient, RoundPlay, check_settled
 
@@ -86,8 +86,8 @@ class Walk:
         rids = list(self.plays)
         if stage is not None and self.rng.random() < 0.85:
             stored = self.client.rounds(rids)
-            in_stage = [rid for rid, r in zip(rids, stored) if r["stage"] == stage and not r["expired"]]
-            expired = [rid for rid, r in zip(rids, stored) if r["expired"]]
+            in_stage = [rid for rid, r in zip(rids, stored, strict=True) if r["stage"] == stage and not r["expired"]]
+            expired = [rid for rid, r in zip(rids, stored, strict=True) if r["expired"]]
             if not in_stage and expired:  # poke a round past its deadline; it may land in ``stage``
                 rid = self.rng.choice(expired)
                 self.client.advance(self.plays[rid].requester, rid)

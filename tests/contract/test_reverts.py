@@ -9,8 +9,14 @@ from oracle.protocol.commitments import output_commitment
 from oracle.protocol.params import WAD, Entry, Stage
 from oracle.protocol.reward import Cost
 
-from .harness import (DEFAULT_EVAL_COST, EMPTY_SETTLEMENT, REFERENCE_SALT, fast_reverts_with, land_next_tx_at,
-                      reverts_with)
+from .harness import (
+    DEFAULT_EVAL_COST,
+    EMPTY_SETTLEMENT,
+    REFERENCE_SALT,
+    fast_reverts_with,
+    land_next_tx_at,
+    reverts_with,
+)
 
 ETH = 10**18
 REFERENCE = "Denver Broncos"

@@ -14,8 +14,18 @@ from oracle.protocol.commitments import new_salt, output_commitment, scores_comm
 from oracle.protocol.params import WAD, Entry, Stage
 from oracle.protocol.reward import Cost, split_budget
 
-from .harness import (DEFAULT_COST, DEFAULT_EVAL_COST, REFERENCE_SALT, ZERO32, check_settled, credits_of,
-                      default_output, land_next_tx_at, predicted_committee, reverts_with)
+from .harness import (
+    DEFAULT_COST,
+    DEFAULT_EVAL_COST,
+    REFERENCE_SALT,
+    ZERO32,
+    check_settled,
+    credits_of,
+    default_output,
+    land_next_tx_at,
+    predicted_committee,
+    reverts_with,
+)
 
 ETH = 10**18
 REFERENCE = "Denver Broncos"
@@ -58,7 +68,7 @@ def test_full_round_through_every_phase(poq, client, open_round, params, inferen
     rid, nodes = play.rid, inference_nodes[:3]
     costs = [DEFAULT_COST, Cost(4_000, 200, 3_000), Cost(0, 0, 0)]
     salts = [new_salt() for _ in nodes]
-    for i, (node, cost, salt) in enumerate(zip(nodes, costs, salts)):
+    for i, (node, cost, salt) in enumerate(zip(nodes, costs, salts, strict=True)):
         assert client.view("submission", rid, node.address)[0] == Entry.NONE
         c = output_commitment(client.chain_id, poq.address, rid, node.address, default_output(node.address),
                               cost, salt)
@@ -69,7 +79,7 @@ def test_full_round_through_every_phase(poq, client, open_round, params, inferen
     assert client.round(rid)["commits"] == 3
     assert [client.node(n.address)["pending_rounds"] for n in nodes] == [1, 1, 1]
 
-    for node, cost, salt in zip(nodes, costs, salts):
+    for node, cost, salt in zip(nodes, costs, salts, strict=True):
         tx = poq.revealOutput(rid, default_output(node.address), cost.as_tuple(), salt, sender=node)
         (ev,) = tx.events.filter(poq.OutputRevealed)
         assert (ev.node, ev.output) == (node.address, default_output(node.address))

@@ -14,10 +14,11 @@ import math
 import random
 from collections import Counter
 
+from eth_utils import keccak
+
 from oracle.chain.client import TaskSpec
 from oracle.protocol.commitments import reference_commitment
 from oracle.protocol.params import Role, Stage
-from eth_utils import keccak
 from oracle.protocol.sortition import Candidate, draw, draw_weight, key, log2_q32
 
 from .harness import SPARE, RoundPlay, check_settled, draw_candidates, predicted_committee

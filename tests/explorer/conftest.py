@@ -9,21 +9,21 @@ settlement slashes it, and it then tops its stake up. Tests that need another ro
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from oracle.chain.client import PoQClient, dev_account
 from oracle.chain.anvil import Anvil
-from oracle.explorer.index import ChainIndex
-from oracle.explorer.server import ExplorerServer
-from oracle.protocol.params import WAD, Params, Role, to_wad
-from oracle.pipeline.quality.token_f1 import token_f1
-from oracle.protocol.reward import Cost
+from oracle.chain.client import PoQClient, dev_account
 from oracle.chain.scripted_round import ScriptedEvaluator, ScriptedInference, play_scripted_round
 from oracle.chain.toolchain import ROOT
+from oracle.explorer.index import ChainIndex
+from oracle.explorer.server import ExplorerServer
+from oracle.pipeline.quality.token_f1 import token_f1
+from oracle.protocol.params import WAD, Params, Role, to_wad
+from oracle.protocol.reward import Cost
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags that keep a headless Chromium from reaching for hosts this machine cannot reach (ENVIRONMENT.md).

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import urllib.error
 import urllib.request
+from dataclasses import replace
 
 import pytest
 
+from oracle.chain.anvil import Anvil
 from oracle.chain.artifacts import poq_artifact
 from oracle.chain.client import PoQClient, dev_account
-from poq.main import main as poq
 from oracle.chain.deployment import Deployment, NodeAccount, abi_sha256
-from oracle.chain.anvil import Anvil
 from oracle.explorer.index import ChainIndex
 from oracle.protocol.params import Params, Role
+from poq.main import main as poq
 
 from .conftest import EVALUATORS, FLAKY, INFERENCE
 
@@ -243,7 +243,8 @@ def test_model_options_map_account_names_and_addresses():
     names = {a: "inference-0"}
     models = _models(["inference-0=smollm2-135m", f"{b}=gemma3-270m"], names)
     assert models == {a: "smollm2-135m", to_checksum_address(b): "gemma3-270m"}
-    with pytest.raises(ValueError, match=r"--model 'inference-9=x': 'inference-9' is neither an account name .*inference-0"):
+    with pytest.raises(ValueError,
+                       match=r"--model 'inference-9=x': 'inference-9' is neither an account name .*inference-0"):
         _models(["inference-9=x"], names)
     with pytest.raises(ValueError, match=r"--model 'inference-0': expected NODE=MODEL"):
         _models(["inference-0"], names)

@@ -15,17 +15,17 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from oracle.chain.client import PoQClient, dev_account
-from oracle.chain.payouts import collect
-from oracle.chain.deployment import Deployment, NodeAccount
 from oracle.chain.anvil import Anvil
+from oracle.chain.client import PoQClient, dev_account
+from oracle.chain.deployment import Deployment, NodeAccount
+from oracle.chain.ledger import build_rounds, check_against_reference, stakes_at_settlement
+from oracle.chain.payouts import collect
+from oracle.chain.scripted_round import ScriptedEvaluator, ScriptedInference, play_scripted_round
 from oracle.explorer.index import ChainIndex
 from oracle.explorer.server import ExplorerServer
-from oracle.chain.ledger import build_rounds, check_against_reference, stakes_at_settlement
-from oracle.protocol.params import WAD, Params, Role, to_wad
 from oracle.pipeline.quality.token_f1 import token_f1
+from oracle.protocol.params import WAD, Params, Role, to_wad
 from oracle.protocol.reward import Cost
-from oracle.chain.scripted_round import ScriptedEvaluator, ScriptedInference, play_scripted_round
 
 from .conftest import QUESTION, REFERENCE
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from tcp_proxy import TcpProxy
 
 from oracle.chain import devnet
 from oracle.chain.deployment import Deployment
-from tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
+PAUSE_ENV = "POQ_TEST_PAUSE_AFTER_COMMIT"  # tests/node/poq_paused_after_commit.py
 WINDOW = 30  # blocks per stage (~30 s at a block a second): a killed daemon restarts in about 10 s
 COMMIT_WINDOW = 120  # the models' stage: generous for a loaded 2-core machine; honest rounds end it early
 MODEL_ARGS = ["--model", "smollm2-135m", "--threads", "1", "--max-new-tokens", "16"]
@@ -38,14 +39,17 @@ class NodeProcess:
         self.proc: subprocess.Popen | None = None
         self.offset = 0  # where this start's output begins in the (appended) log
 
-    def start(self, env: dict | None = None) -> "NodeProcess":
+    def start(self, env: dict | None = None) -> NodeProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                **self.extra_env, **(env or {})}
         self.offset = len(self.text())
         with open(self.log_path, "a", encoding="utf-8") as log:
             log.write(f"----- start {' '.join(self.args)}\n")
             log.flush()
-            self.proc = subprocess.Popen([sys.executable, "-m", "poq", *self.args], cwd=ROOT, env=env,
+            # A pause after the commit (a test's way into the commit -> reveal window) needs the hooked poq.
+            hooked = float(env.get(PAUSE_ENV, "0") or 0) > 0
+            entry = [str(Path(__file__).with_name("poq_paused_after_commit.py"))] if hooked else ["-m", "poq"]
+            self.proc = subprocess.Popen([sys.executable, *entry, *self.args], cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return self
 

@@ -15,16 +15,15 @@ import sys
 import time
 
 import pytest
-
 from conftest import MODEL_ARGS, NodeProcess
+
 from node.store import Binding, Store
-from oracle.protocol.task import encode_references, task_uri
 from oracle.chain.client import ContractRevert, TaskSpec, dev_account
-from oracle.protocol.commitments import new_salt, reference_commitment
 from oracle.chain.ledger import check_against_reference, stakes_at_settlement
-from oracle.protocol.params import Entry, Stage
 from oracle.pipeline.tasks import builtin_tasks
-from oracle.protocol.task import task_digest
+from oracle.protocol.commitments import new_salt, reference_commitment
+from oracle.protocol.params import Entry, Stage
+from oracle.protocol.task import encode_references, task_digest, task_uri
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from poq.main import main
 from oracle.chain import devnet
 from oracle.chain.anvil import free_port
+from poq.main import main
 
 
 @pytest.fixture(scope="module")

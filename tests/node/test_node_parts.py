@@ -11,20 +11,19 @@ import requests
 from eth_account import Account
 from web3.exceptions import Web3RPCError
 
-from oracle.chain import keys
 from node.retry import Backoff, is_transient, retry
 from node.store import Store, StoreMismatch
-from oracle.protocol.task import decode_references, encode_references, task_from_uri, task_uri
+from oracle.chain import keys
 from oracle.chain.client import MAX_LOG_RANGE, PoQClient
 from oracle.pipeline.tasks import builtin_tasks
-from oracle.protocol.task import task_digest
+from oracle.protocol.task import decode_references, encode_references, task_digest, task_from_uri, task_uri
 
 
 def test_a_record_written_by_one_process_is_there_for_the_next(tmp_path):
     path = tmp_path / "node.sqlite"
     # Written in a child process that exits without closing anything, as a crash would.
-    code = ("import os; from node.store import Store; s = Store(%r, 'id'); "
-            "s.put('round:7', 'planned', {'salt': 'ab'}); s.set_cursor(41); os._exit(0)" % str(path))
+    code = (f"import os; from node.store import Store; s = Store({str(path)!r}, 'id'); "
+            "s.put('round:7', 'planned', {'salt': 'ab'}); s.set_cursor(41); os._exit(0)")
     subprocess.run([sys.executable, "-c", code], check=True)
     store = Store(path, "id")
     assert store.get("round:7").data == {"salt": "ab"} and store.cursor() == 41

@@ -17,11 +17,11 @@ import time
 
 import pytest
 import requests
-
 from conftest import NodeProcess
+
 from node.store import Binding, Store, StoreMismatch
-from oracle.chain.client import ChainError
 from oracle.chain import devnet
+from oracle.chain.client import ChainError
 from oracle.chain.deployment import Deployment
 from oracle.explorer.index import ChainIndex
 from oracle.explorer.server import ExplorerServer

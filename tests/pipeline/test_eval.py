@@ -7,8 +7,16 @@ import json
 
 import pytest
 
+from oracle.pipeline.eval_run import (
+    RECORDS,
+    EvalConfig,
+    EvalProgress,
+    load_records,
+    load_run_tasks,
+    run_eval,
+    shard_slice,
+)
 from poq.main import main
-from oracle.pipeline.eval_run import RECORDS, EvalConfig, EvalProgress, load_records, load_run_tasks, run_eval, shard_slice
 
 pytestmark = pytest.mark.slow
 

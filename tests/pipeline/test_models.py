@@ -10,8 +10,16 @@ import pytest
 
 from oracle.pipeline.backends import BackendError
 from oracle.pipeline.backends.llamacpp_backend import LlamaCppBackend
-from oracle.pipeline.models import (REGISTRY, GgufSource, ModelFileError, Part, UnknownModelError, assemble, load_model,
-                           model_path)
+from oracle.pipeline.models import (
+    REGISTRY,
+    GgufSource,
+    ModelFileError,
+    Part,
+    UnknownModelError,
+    assemble,
+    load_model,
+    model_path,
+)
 
 PAPER_MODELS = {
     "tinyllama-1.1b": "TinyLlama/TinyLlama-1.1B-Chat-v1.0",

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from oracle.protocol.params import WAD, Params
-from oracle.pipeline.records import EvaluatorCost, ProfileRecord
 from oracle.pipeline.cost_profile import evaluator_profiles, model_profiles, suggest_cost_model, suggested_params
 from oracle.pipeline.eval_report import correlation_rows, pearson
+from oracle.pipeline.records import EvaluatorCost, ProfileRecord
+from oracle.protocol.params import WAD, Params
 
 
 def _record(i: int, model: str, latency: float, tokens: int, memory: float, scores: dict) -> ProfileRecord:

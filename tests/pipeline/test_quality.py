@@ -155,7 +155,7 @@ def tiny_cross_encoders(tmp_path_factory):
 
 def _manual_logits(path, pairs):
     import torch
-    from transformers import AutoTokenizer, AutoModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(path))
     model = AutoModelForSequenceClassification.from_pretrained(str(path)).eval()
@@ -210,7 +210,8 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_openai_judge_against_a_real_local_server():
-    """llama-cpp-python's OpenAI-compatible server with the same qwen2.5-1.5b: logprobs give the local judge's P(Yes)."""
+    """llama-cpp-python's OpenAI-compatible server with the same qwen2.5-1.5b: logprobs give the local judge's
+    P(Yes)."""
     from oracle.pipeline.models import model_path
     from oracle.pipeline.quality import JUDGE_MODEL
 

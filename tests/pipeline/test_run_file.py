@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from oracle.pipeline.eval_run import EvalConfig
 from oracle.chain.toolchain import ROOT
+from oracle.pipeline.eval_run import EvalConfig
 
 DEFAULT_PROFILE = ROOT / "oracle" / "profiles" / "default"
 

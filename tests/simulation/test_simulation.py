@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from poq.commands import simulate as simulate_command
 from oracle.protocol.params import WAD, Aggregation, Params
 from oracle.simulation.adversary import Settlements, compare
 from oracle.simulation.anvil_backend import AnvilBackend, SimulationMismatch
@@ -21,6 +20,7 @@ from oracle.simulation.reference_backend import ReferenceBackend
 from oracle.simulation.results import print_adversaries
 from oracle.simulation.scenarios import scenarios
 from oracle.simulation.stats import by_name, node_stats
+from poq.commands import simulate as simulate_command
 
 
 def _params(pool, slots: int = 5, **changes) -> Params:
@@ -41,20 +41,20 @@ def test_anvil_and_reference_pay_the_same_wei_every_round(profile: Path, scenari
     backend = AnvilBackend(rounds_per_block=100)
     chain = backend.run(played, params)
     assert len(chain) == len(reference) == rounds
-    for k, (c, r) in enumerate(zip(chain, reference)):
+    for k, (c, r) in enumerate(zip(chain, reference, strict=True)):
         assert c == r, f"round {k}"
     assert backend.stats["transactions"] > rounds * 2 * slots  # open, n commits, reveals, K scores each way, settle
     assert all(o.paid + o.refund == 10**18 for o in chain)
     assert sum(p.amount for o in chain for p in o.inference) > 0
     # Exactly the silent slots are slashed, by the full amount (each stays staked above it); no member is:
     # every member committed and revealed.
-    for o, r in zip(chain, played):
+    for o, r in zip(chain, played, strict=True):
         assert o.slashes == tuple((f"slot-{i}", params.slash_amount) for i, s in enumerate(r.slots) if not s.reveals)
     if scenario == "never-reveal":
         assert sum(len(o.slashes) for o in chain) >= rounds // 3
     if slots == 1:
         # A round whose only node stayed silent draws no committee: nothing paid, the budget refunded.
-        empty = [o for o, r in zip(chain, played) if not r.revealed]
+        empty = [o for o, r in zip(chain, played, strict=True) if not r.revealed]
         assert empty and all(not o.evaluators and o.paid == 0 for o in empty)
 
 

@@ -6,8 +6,9 @@ to can be regenerated from the record by anyone with the same model file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from oracle.pipeline.prompts import Prompt
 

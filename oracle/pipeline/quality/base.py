@@ -8,8 +8,9 @@ tokens it processed, and peak memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from oracle.pipeline.cost import measure
 from oracle.pipeline.records import EvaluatorCost
@@ -25,10 +26,10 @@ class Evaluator(Protocol):
     name: str
     needs_reference: bool
 
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
+    def score(self, task: Task, outputs: Sequence[str]) -> list[float]:
         """One score per output, computed as one batch."""
 
-    def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
         """Tokens ``score(task, outputs)`` feeds its model: the evaluator's attested work."""
 
     def close(self) -> None:
@@ -49,7 +50,7 @@ class Scored:
                              peak_memory_mb=self.cost.peak_memory_mb)
 
 
-def require_reference(evaluator: Evaluator, task: "Task") -> tuple[str, ...]:
+def require_reference(evaluator: Evaluator, task: Task) -> tuple[str, ...]:
     """The task's references, or an error naming the evaluator and the task."""
     if not task.references:
         raise ValueError(f"evaluator {evaluator.name!r} needs a reference answer, but task {task.id!r} has "
@@ -61,7 +62,7 @@ def clip01(x: float) -> float:
     return 0.0 if x < 0.0 else 1.0 if x > 1.0 else float(x)
 
 
-def scored(evaluator: Evaluator, task: "Task", outputs: Sequence[str]) -> Scored:
+def scored(evaluator: Evaluator, task: Task, outputs: Sequence[str]) -> Scored:
     """Score a batch inside ``measure()``; tokens are counted outside the timed block."""
     outputs = list(outputs)
     with measure() as m:

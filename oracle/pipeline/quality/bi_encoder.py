@@ -10,8 +10,9 @@ A score is the best cosine over the task's references, clipped to [0, 1].
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class _EmbeddingEvaluator:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
+    def score(self, task: Task, outputs: Sequence[str]) -> list[float]:
         """Best cosine of each output over the references (rows are normalised: dot = cosine)."""
         outs, refs = list(outputs), list(require_reference(self, task))
         emb = self.embed(outs + refs)
@@ -61,7 +62,7 @@ class BiEncoderEvaluator(_EmbeddingEvaluator):
         return self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
 
-    def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
         tok = self.model.tokenizer
         limit = self.model.get_max_seq_length() or MINILM_MAX_TOKENS
         texts = list(outputs) + list(task.references)
@@ -103,7 +104,7 @@ class OnnxMiniLMEvaluator(_EmbeddingEvaluator):
             chunks.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
         return np.concatenate(chunks) if chunks else np.zeros((0, 384), dtype=np.float32)
 
-    def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
         texts = list(outputs) + list(task.references)
         ids = self.tokenizer(texts, truncation=True, max_length=MINILM_MAX_TOKENS)["input_ids"]
         return sum(len(x) for x in ids)

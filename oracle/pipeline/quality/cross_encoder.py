@@ -13,7 +13,8 @@ summaries; the model truncates the longer, first segment. It needs no reference.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from oracle.protocol.task import Task
 
 
-def source_text(task: "Task") -> str:
+def source_text(task: Task) -> str:
     """What a cross-encoder reads before the answer: the question and its context, or the article."""
     if task.question:
         return f"{task.question} {task.context}".strip()
@@ -44,7 +45,7 @@ class CrossEncoderEvaluator:
         # An NLI head scores entailment; a single-logit head is a relevance logit.
         self.label = None if n == 1 else labels.get("entailment", n - 1)
 
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
+    def score(self, task: Task, outputs: Sequence[str]) -> list[float]:
         src = source_text(task)
         pairs = [(src, o) for o in outputs]
         if not pairs:
@@ -63,7 +64,7 @@ class CrossEncoderEvaluator:
         probs /= probs.sum(axis=1, keepdims=True)
         return [float(p) for p in probs[:, self.label]]
 
-    def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
         src = source_text(task)
         limit = self.model.max_seq_length or self.model.tokenizer.model_max_length
         enc = self.model.tokenizer([src] * len(outputs), list(outputs), truncation=True, max_length=limit)

@@ -6,7 +6,8 @@ and the yardstick the learned evaluators are correlated against.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from oracle.pipeline.quality.base import require_reference
 from oracle.pipeline.quality.rouge import rouge_l_max, tokenize
@@ -22,11 +23,11 @@ class TokenF1Evaluator:
     name = "token_f1"
     needs_reference = True
 
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
+    def score(self, task: Task, outputs: Sequence[str]) -> list[float]:
         golds = require_reference(self, task)
         return [token_f1(o, golds) for o in outputs]
 
-    def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
         ref_tokens = sum(len(normalize_answer(r).split()) for r in task.references)
         return sum(len(normalize_answer(o).split()) + ref_tokens for o in outputs)
 
@@ -40,11 +41,11 @@ class RougeLEvaluator:
     name = "rouge_l"
     needs_reference = True
 
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
+    def score(self, task: Task, outputs: Sequence[str]) -> list[float]:
         refs = require_reference(self, task)
         return [rouge_l_max(o, refs) for o in outputs]
 
-    def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
         ref_tokens = sum(len(tokenize(r)) for r in task.references)
         return sum(len(tokenize(o)) + ref_tokens for o in outputs)
 

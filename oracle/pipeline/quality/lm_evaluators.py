@@ -17,8 +17,9 @@ the logits (``oracle.pipeline.quality.yes_no``); they differ in what the model r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from oracle.pipeline.quality.base import require_reference
 from oracle.pipeline.quality.yes_no import YesNoScorer
@@ -30,7 +31,7 @@ CROSS_SYSTEM = "You check answers against a source text. Reply with Yes or No on
 JUDGE_SYSTEM = "You are a strict, fair grader who compares a candidate with an answer key. Reply with Yes or No only."
 
 
-def cross_prompt(task: "Task", output: str) -> tuple[str, tuple[str, str, str]]:
+def cross_prompt(task: Task, output: str) -> tuple[str, tuple[str, str, str]]:
     """(system, (head, source, tail)): source first so a round's prompts share a prefix; no reference."""
     if task.kind == "qa":
         tail = (f"\n\nQuestion: {task.question}\nProposed answer: {output}\n\n"
@@ -42,7 +43,7 @@ def cross_prompt(task: "Task", output: str) -> tuple[str, tuple[str, str, str]]:
     return CROSS_SYSTEM, ("Article:\n", task.context, tail)
 
 
-def judge_prompt(task: "Task", output: str) -> tuple[str, str]:
+def judge_prompt(task: Task, output: str) -> tuple[str, str]:
     """(system, user) of the judge: question + reference + candidate, no source text."""
     refs = " / ".join(task.references)
     if task.kind == "qa":
@@ -65,13 +66,13 @@ class _YesNoEvaluator:
         self.name = name
         self.scorer = YesNoScorer(gguf_path, n_ctx=n_ctx, threads=threads)
 
-    def prompt_tokens(self, task: "Task", output: str) -> list[int]:
+    def prompt_tokens(self, task: Task, output: str) -> list[int]:
         raise NotImplementedError
 
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
+    def score(self, task: Task, outputs: Sequence[str]) -> list[float]:
         return [self.scorer.prob_yes(self.prompt_tokens(task, o)) for o in outputs]
 
-    def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
         return sum(len(self.prompt_tokens(task, o)) for o in outputs)
 
     def close(self) -> None:
@@ -83,7 +84,7 @@ class LMCrossEvaluator(_YesNoEvaluator):
 
     needs_reference = False
 
-    def prompt_tokens(self, task: "Task", output: str) -> list[int]:
+    def prompt_tokens(self, task: Task, output: str) -> list[int]:
         system, (head, source, tail) = cross_prompt(task, output)
         return self.scorer.fitted_tokens(system, head, source, tail)
 
@@ -93,7 +94,7 @@ class LocalJudgeEvaluator(_YesNoEvaluator):
 
     needs_reference = True
 
-    def prompt_tokens(self, task: "Task", output: str) -> list[int]:
+    def prompt_tokens(self, task: Task, output: str) -> list[int]:
         require_reference(self, task)
         system, user = judge_prompt(task, output)
         return self.scorer.fitted_tokens(system, "", "", user)

@@ -16,7 +16,8 @@ import math
 import os
 import urllib.error
 import urllib.request
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from oracle.pipeline.quality.base import require_reference
 from oracle.pipeline.quality.lm_evaluators import judge_prompt
@@ -81,7 +82,7 @@ class OpenAIJudgeEvaluator:
             raise RuntimeError(f"judge endpoint {self.base_url} unreachable ({exc.reason}); "
                                "check the base URL (it ends in /v1)") from exc
 
-    def score(self, task: "Task", outputs: Sequence[str]) -> list[float]:
+    def score(self, task: Task, outputs: Sequence[str]) -> list[float]:
         require_reference(self, task)
         self.usage_tokens = 0  # this call's usage only: a score() outside scored() (a warm-up) must not leak
         scores = []
@@ -92,7 +93,7 @@ class OpenAIJudgeEvaluator:
             scores.append(yes_probability(reply["choices"][0]))
         return scores
 
-    def count_tokens(self, task: "Task", outputs: Sequence[str]) -> int:
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
         """What the server reported for the last ``score`` call (no local tokenizer for a remote model)."""
         return self.usage_tokens
 

@@ -9,7 +9,7 @@ words ignores order.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 

@@ -68,7 +68,7 @@ class YesNoScorer:
         llm = self.llm
         cached = llm.input_ids[: llm.n_tokens]
         common = 0
-        for a, b in zip(cached, tokens):
+        for a, b in zip(cached, tokens, strict=False):  # a common prefix of two lengths
             if a != b:
                 break
             common += 1
