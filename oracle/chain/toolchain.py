@@ -13,7 +13,8 @@ import shutil
 import stat
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from oracle.paths import ROOT
+
 NODE_BIN = ROOT / "node_modules" / ".bin"
 SOLC_JS = ROOT / "tools" / "solc.js"
 SOLC_VERSION = "0.8.28"

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from oracle.chain.toolchain import ROOT
 from oracle.errors import UsageError
+from oracle.paths import ROOT
 from oracle.pipeline.records import EvaluatorCost, ProfileRecord, append_records, read_records
 from oracle.pipeline.tasks import load_tasks
 from oracle.protocol.task import Task
