@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SLITHER_VENV := .venv-slither
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup solc run test clean
+.PHONY: setup solc run lint test clean
 
 setup: node_modules/.installed $(VENV)/.installed solc $(SLITHER_VENV)/.installed
 
@@ -39,7 +39,7 @@ LLAMA_CACHE := $(HOME)/.cache/poq/wheels/llama-cpp-python-0.3.36-x86-64-v3
 $(VENV)/.installed: pyproject.toml requirements.lock .whl/.built
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps .whl/llama_cpp_python-*.whl
-	$(BIN)/pip install --quiet --disable-pip-version-check --find-links .whl -c requirements.lock -e .
+	$(BIN)/pip install --quiet --disable-pip-version-check --find-links .whl -c requirements.lock -e '.[dev]'
 	touch $@
 
 # slither (static analysis of contracts/, gated by tests/contract/test_slither.py)
@@ -63,7 +63,14 @@ run: setup
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-test: setup /usr/bin/chromium
+# The layout cannot drift back: lint (ruff), the layers (import-linter), types (mypy), contract format (forge).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	forge fmt --check contracts
+
+test: setup /usr/bin/chromium lint
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(BIN)/ape test tests
 
 clean:

@@ -684,9 +684,13 @@ contract PoQ is Ownable, ReentrancyGuard {
     }
 
     /// @dev Slashes the silent committers and pays every revealed output its cost-aware reward.
-    function _payInference(uint256 roundId, Params storage p, Settlement calldata s, uint256[] memory quality, Payouts memory t)
-        internal
-    {
+    function _payInference(
+        uint256 roundId,
+        Params storage p,
+        Settlement calldata s,
+        uint256[] memory quality,
+        Payouts memory t
+    ) internal {
         mapping(address => uint256) storage subs = _submissions[roundId];
         for (uint256 i; i < s.silent.length; ++i) {
             address node = s.silent[i];
@@ -715,8 +719,9 @@ contract PoQ is Ownable, ReentrancyGuard {
         RewardMath.CostModel memory model,
         uint256 share
     ) internal returns (uint256 amount) {
-        uint256 cost =
-            RewardMath.normalisedCost(RewardMath.Cost(uint64(word >> 128), uint64(word >> 64), uint64(word)), model);
+        uint256 cost = RewardMath.normalisedCost(
+            RewardMath.Cost(uint64(word >> 128), uint64(word >> 64), uint64(word)), model
+        );
         uint256 reward = RewardMath.linearReward(p.alphaInference, quality, p.betaInference, cost);
         amount = share * reward / WAD;
         balances[node] += amount;
@@ -948,8 +953,8 @@ contract PoQ is Ownable, ReentrancyGuard {
         bytes32 expected =
             keccak256(abi.encode(block.chainid, address(this), roundId, msg.sender, keccak256(bytes(output)), c, salt));
         if (_low248(expected) != word & type(uint248).max) revert CommitmentMismatch(roundId, msg.sender);
-        entries[msg.sender] = uint256(Entry.Revealed) << 248 | uint256(c.latencyMs) << 128
-            | uint256(c.tokens) << 64 | uint256(c.memoryMb);
+        entries[msg.sender] = uint256(Entry.Revealed) << 248 | uint256(c.latencyMs) << 128 | uint256(c.tokens) << 64
+            | uint256(c.memoryMb);
         r.seed ^= uint80(uint256(salt));
         emit OutputRevealed(roundId, msg.sender, output, c);
         if (++r.reveals == r.commits) _closeStage(roundId, r);
@@ -1085,7 +1090,11 @@ contract PoQ is Ownable, ReentrancyGuard {
     }
 
     /// @notice An inference node's entry in `roundId`: its state and, once revealed, its attested cost.
-    function submission(uint256 roundId, address node) external view returns (Entry entry, RewardMath.Cost memory cost) {
+    function submission(uint256 roundId, address node)
+        external
+        view
+        returns (Entry entry, RewardMath.Cost memory cost)
+    {
         uint256 word = _submissions[roundId][node];
         entry = _entry(word);
         if (entry == Entry.Revealed) cost = RewardMath.Cost(uint64(word >> 128), uint64(word >> 64), uint64(word));

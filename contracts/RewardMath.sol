@@ -50,8 +50,8 @@ library RewardMath {
 
     /// @notice `min(WAD, sum_k floor(w_k * x_k / ref_k))`: each term rounded down, then capped.
     function normalisedCost(Cost memory c, CostModel memory m) internal pure returns (uint256) {
-        uint256 total = uint256(m.wLatency) * c.latencyMs / m.refLatencyMs
-            + uint256(m.wTokens) * c.tokens / m.refTokens + uint256(m.wMemory) * c.memoryMb / m.refMemoryMb;
+        uint256 total = uint256(m.wLatency) * c.latencyMs / m.refLatencyMs + uint256(m.wTokens) * c.tokens / m.refTokens
+            + uint256(m.wMemory) * c.memoryMb / m.refMemoryMb;
         return total > WAD ? WAD : total;
     }
 
@@ -81,11 +81,7 @@ library RewardMath {
     }
 
     /// @notice `max(0, mulWad(alpha, quality) - mulWad(beta, cost))`: the linear cost-aware reward.
-    function linearReward(uint256 alpha, uint256 quality, uint256 beta, uint256 cost)
-        internal
-        pure
-        returns (uint256)
-    {
+    function linearReward(uint256 alpha, uint256 quality, uint256 beta, uint256 cost) internal pure returns (uint256) {
         uint256 gain = mulWad(alpha, quality);
         uint256 loss = mulWad(beta, cost);
         return gain > loss ? gain - loss : 0;
