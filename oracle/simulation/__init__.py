@@ -1,7 +1,7 @@
 """The Monte Carlo engine behind ``poq simulate`` (see docs/SIMULATION.md).
 
-``profile_pool`` loads a recorded profile into per-task draws, ``engine`` draws
-seeded rounds, ``scenarios`` says who deviates and how, ``reference_backend``
-and ``anvil_backend`` settle the rounds, ``stats``, ``adversary`` and
-``report`` summarise them.
+``record_pool`` loads a recorded profile into per-task draws, ``engine`` draws
+seeded rounds, ``scenarios`` says who deviates and how, ``types`` holds what
+they all share, ``reference_backend`` and ``anvil_backend`` settle the rounds,
+``stats``, ``adversary`` and ``results`` summarise them.
 """
