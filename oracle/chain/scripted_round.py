@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
+from web3.types import RPCEndpoint
 
-from oracle.chain.client import PoQClient, TaskSpec
+from oracle.chain.client import PoQClient, TaskSpec, dev_account
 from oracle.protocol.commitments import new_salt, output_commitment, reference_commitment, scores_commitment
-from oracle.protocol.params import Stage
+from oracle.protocol.params import Role, Stage
 from oracle.protocol.reward import Cost
 from oracle.protocol.task import Task, task_digest, task_uri
 
@@ -39,6 +40,20 @@ class ScriptedEvaluator:
     cost: Cost
     reveals: bool = True
     commits: bool = True  # False: drawn and absent (slashed unless the reference was withheld)
+
+
+def register_scripted_inference(client: PoQClient, nodes: Sequence[tuple[str, str, tuple[int, int, int]]],
+                                first_account: int, stake: int) -> tuple[list[ScriptedInference], dict[str, str]]:
+    """Register ``nodes`` (name, answer, cost) as inference nodes on Anvil's development accounts from
+    ``first_account`` on, staking ``stake``: the scripted nodes, and address -> name."""
+    scripted: list[ScriptedInference] = []
+    names: dict[str, str] = {}
+    for i, (name, answer, cost) in enumerate(nodes, start=first_account):
+        acct = dev_account(i)
+        client.register(acct, Role.INFERENCE, stake)
+        scripted.append(ScriptedInference(acct, answer, Cost(*cost)))
+        names[acct.address] = name
+    return scripted, names
 
 
 def scripted_task(content: dict, kind: str) -> Task:
@@ -82,7 +97,7 @@ def play_scripted_round(client: PoQClient, requester: LocalAccount, task: dict, 
     revealed_reference = reference if reveal_reference else None
 
     revealed_nodes = client.revealed_nodes(rid)
-    by_address = {n.account.address: n for n in inference}
+    by_address: dict[str, ScriptedInference] = {n.account.address: n for n in inference}
     outputs = [by_address[a].output for a in revealed_nodes]
     committee = set(client.committee(rid))
     members = [e for e in evaluators if e.account.address in committee and e.commits]
@@ -112,6 +127,7 @@ def wait_for_stage(client: PoQClient, poker: LocalAccount, rid: int, stages: set
         if r["expired"]:
             client.advance(poker, rid)
         else:
-            client.w3.provider.make_request("anvil_mine", [hex(r["deadline"] - client.w3.eth.block_number + 1)])
+            blocks = hex(r["deadline"] - client.w3.eth.block_number + 1)
+            client.w3.provider.make_request(RPCEndpoint("anvil_mine"), [blocks])
     raise RuntimeError(f"round {rid} is stuck in stage {Stage(r['stage']).name}, "
                        f"wanted {sorted(s.name for s in stages)}")

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from oracle.chain.client import PoQClient, dev_account
     from oracle.chain.ledger import build_rounds, check_against_reference
     from oracle.chain.payouts import collect_since
-    from oracle.chain.scripted_round import ScriptedEvaluator, ScriptedInference, play_scripted_round
+    from oracle.chain.scripted_round import ScriptedEvaluator, play_scripted_round, register_scripted_inference
     from oracle.protocol.params import Params, Role
     from oracle.protocol.reward import Cost
     from poq.options import console as wide_console
@@ -77,13 +77,7 @@ def run(args: argparse.Namespace) -> int:
         owner = dev_account(0)
         client = PoQClient.deploy(w3, owner, params)
         console.print(f"[bold]PoQ[/bold] deployed at {client.address}")
-        names = {}
-        inference = []
-        for i, (name, answer, cost) in enumerate(INFERENCE, start=1):
-            acct = dev_account(i)
-            client.register(acct, Role.INFERENCE, params.min_stake)
-            inference.append(ScriptedInference(acct, answer, Cost(*cost)))
-            names[acct.address] = name
+        inference, names = register_scripted_inference(client, INFERENCE, 1, params.min_stake)
         evaluators = []
         for j, (name, cost, noise) in enumerate(EVALUATORS, start=len(INFERENCE) + 1):
             acct = dev_account(j)

@@ -20,7 +20,7 @@ from oracle.chain.client import PoQClient, dev_account
 from oracle.chain.deployment import Deployment, NodeAccount
 from oracle.chain.ledger import build_rounds, check_against_reference, stakes_at_settlement
 from oracle.chain.payouts import collect
-from oracle.chain.scripted_round import ScriptedEvaluator, ScriptedInference, play_scripted_round
+from oracle.chain.scripted_round import ScriptedEvaluator, play_scripted_round, register_scripted_inference
 from oracle.explorer.index import ChainIndex
 from oracle.explorer.server import ExplorerServer
 from oracle.pipeline.quality.token_f1 import token_f1
@@ -48,14 +48,8 @@ def forfeits():
     params = Params()
     with Anvil() as anvil:
         client = PoQClient.deploy(PoQClient.web3(anvil.url), dev_account(0), params)
-        names, accounts = {}, []
-        inference = []
-        for i, (name, answer, cost) in enumerate(INFERENCE, start=1):
-            acct = dev_account(i)
-            client.register(acct, Role.INFERENCE, params.min_stake)
-            inference.append(ScriptedInference(acct, answer, Cost(*cost)))
-            names[acct.address] = name
-            accounts.append(NodeAccount(name, "inference", acct.address))
+        inference, names = register_scripted_inference(client, INFERENCE, 1, params.min_stake)
+        accounts = [NodeAccount(name, "inference", address) for address, name in names.items()]
         evaluators = {}
         for j, (name, scorer) in enumerate([("ref-free", _reference_free), ("f1-x", _f1), ("f1-y", _f1)],
                                            start=len(INFERENCE) + 1):
