@@ -199,7 +199,9 @@ class CommitRevealRole(ABC):
                 return
             self._last_recheck = time.monotonic()
             for rec in self.store.pending(prefix="round:"):
-                d.guarded(f"round {rec.key}", lambda r=rec: self.step(int(r.key.split(":")[1])))
+                def step_round(key: str = rec.key) -> None:
+                    self.step(int(key.split(":")[1]))
+                d.guarded(f"round {rec.key}", step_round)
 
     # ------------------------------------------------------------------ the state machine
 

@@ -24,6 +24,7 @@ store.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -106,12 +107,14 @@ class Daemon:
         storing the position after each batch (``oracle.chain.follower``: reorg and redeploy checks)."""
         for batch in self.follower.batches(self.store.position()):
             if batch.rewound:
+                stored = self.store.position()
+                assert stored is not None  # the follower rewinds only from a stored position
                 self.log.warning("the chain no longer has block %d this daemon read last (a reorg, or a chain "
                                  "restarted from a snapshot): reading its events again from block %d",
-                                 self.store.position().block, self.start_block)
+                                 stored.block, self.start_block)
             for ev in batch.events:
                 for handler in self._handlers.get(ev["event"], ()):
-                    self.guarded(f"{ev['event']} at block {ev['block']}", lambda h=handler, e=ev: h(e))
+                    self.guarded(f"{ev['event']} at block {ev['block']}", functools.partial(handler, ev))
             self.store.set_position(batch.position)
             if self.stop_event.is_set():
                 return
@@ -132,13 +135,17 @@ class Daemon:
 
     def _run(self) -> None:
         for hook in self._startup:
-            self._retry(lambda h=hook: self.guarded(f"start-up {h.__name__}", h), "resuming from the store")
+            def start_up(h: Hook = hook) -> None:
+                self.guarded(f"start-up {h.__name__}", h)
+            self._retry(start_up, "resuming from the store")
         self.log.info("ready: %s follows PoQ %s on chain %d from block %d", self.account.address,
                       self.client.address, self.client.chain_id, (self.store.cursor() or self.start_block - 1) + 1)
         while not self.stop_event.is_set():
             self._retry(self.poll, "following events")
             for hook in self._tick:
-                self._retry(lambda h=hook: self.guarded(f"tick {h.__name__}", h), "ticking")
+                def tick(h: Hook = hook) -> None:
+                    self.guarded(f"tick {h.__name__}", h)
+                self._retry(tick, "ticking")
             self.stop_event.wait(self.poll_interval)
         self.log.info("stopped")
 

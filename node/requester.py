@@ -17,8 +17,11 @@ by its reference commitment in ``RoundOpened``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from eth_typing import ChecksumAddress
 
 from node.commit_reveal import eth
 from node.daemon import Daemon
@@ -85,7 +88,7 @@ def plan_rounds(deployment: Deployment, client: PoQClient, budget: int, slots: i
     return RoundPlan(budget=budget, slots=slots, committee_size=committee)
 
 
-def check_funds(client: PoQClient, address: str, budget: int) -> None:
+def check_funds(client: PoQClient, address: ChecksumAddress, budget: int) -> None:
     """Refuse to start when the requester cannot pay even one round's budget (it would retry forever)."""
     balance = client.w3.eth.get_balance(address)
     if balance < budget:
@@ -129,7 +132,7 @@ class Requester:
         @d.on_tick
         def drive() -> None:
             for rec in self.store.pending(prefix="job:"):
-                d.guarded(f"{rec.key}", lambda r=rec: self.step(r))
+                d.guarded(f"{rec.key}", functools.partial(self.step, rec))
             active = len(self.store.pending(prefix="job:"))
             if active < self.parallel and (self.rounds == 0 or self.opened_this_run < self.rounds):
                 d.guarded("opening a round", self.open_next)

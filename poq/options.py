@@ -34,7 +34,7 @@ def _int(text: str, what: str) -> int:
         raise _bad(text, f"not a whole number: give {what}") from None
 
 
-def int_range(low: int | None = None, high: int | None = None, what: str | None = None) -> _Type:
+def int_range(low: int | None = None, high: int | None = None, what: str | None = None) -> Callable[[str], int]:
     """A whole number in ``[low, high]`` (either bound may be open)."""
     if what is None:
         if low is not None and high is not None:
@@ -135,7 +135,7 @@ def rpc_url(text: str) -> str:
 
 
 def csv_ints(count: int | None = None, low: int | None = None, high: int | None = None,
-             example: str = "1,2,3") -> _Type:
+             example: str = "1,2,3") -> Callable[[str], list[int]]:
     """Comma-separated whole numbers (negative ones too), optionally exactly ``count`` in ``[low, high]``."""
     what = (f"{count} " if count else "") + "comma-separated whole numbers"
     bounds = []

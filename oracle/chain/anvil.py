@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 import subprocess
 import time
@@ -78,6 +79,9 @@ class Anvil:
                 raise RuntimeError(f"anvil exited with code {self.proc.returncode} "
                                    f"(port {self.port} in use?): {' '.join(self.command())}")
             if rpc_ready(self.url, timeout=0.5):
+                # A random block beneficiary: two chains started within the same second would otherwise
+                # mine the very same blocks, and a deployment is told from the next by its block's hash.
+                LeanRpc(self.url, timeout=5).call("anvil_setCoinbase", ["0x" + secrets.token_hex(20)])
                 return self
             time.sleep(0.05)
         self.stop()

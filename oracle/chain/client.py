@@ -19,10 +19,12 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress, HexStr
 from eth_utils import event_abi_to_log_topic, function_signature_to_4byte_selector, to_checksum_address
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
+from web3.types import BlockParams, FilterParams
 
 from oracle.chain.anvil import DEV_MNEMONIC
 from oracle.chain.artifacts import poq_artifact
@@ -70,7 +72,7 @@ rpc_log = logging.getLogger("poq.rpc")
 class TimedHTTPProvider(HTTPProvider):
     """``HTTPProvider`` that logs every request slower than ``SLOW_RPC_SECONDS``, failed or not."""
 
-    def make_request(self, method, params):  # type: ignore[override]
+    def make_request(self, method, params):
         start = time.monotonic()
         try:
             return super().make_request(method, params)
@@ -263,7 +265,7 @@ class PoQClient:
             raise ContractRevert("Reverted", (), f"tx {tx_hash.hex()}")
         return receipt
 
-    def _next_nonce(self, address: str) -> int:
+    def _next_nonce(self, address: ChecksumAddress) -> int:
         with self._lock:
             if address not in self._nonces:
                 self._nonces[address] = self.w3.eth.get_transaction_count(address, "pending")
@@ -451,7 +453,7 @@ class PoQClient:
 
     # ------------------------------------------------------------------ events
 
-    def events(self, from_block: int = 0, to_block: int | str = "latest",
+    def events(self, from_block: int = 0, to_block: int | BlockParams = "latest",
                names: Iterable[str] | None = None, round_id: int | None = None) -> list[dict]:
         """Every PoQ event in the block range, decoded, in chain order; only round ``round_id``'s if given.
 
@@ -461,14 +463,14 @@ class PoQClient:
         """
         if not isinstance(to_block, int):
             to_block = self.w3.eth.get_block(to_block)["number"]
-        topics = None
+        topics: list[HexStr | None] | None = None
         if round_id is not None:  # every round event indexes roundId first
-            topics = [None, "0x" + round_id.to_bytes(32, "big").hex()]
+            topics = [None, HexStr("0x" + round_id.to_bytes(32, "big").hex())]
         wanted = set(names) if names else None
         out = []
         for start in range(from_block, to_block + 1, MAX_LOG_RANGE):
-            query: dict = {"address": self.address, "fromBlock": start,
-                           "toBlock": min(to_block, start + MAX_LOG_RANGE - 1)}
+            query: FilterParams = {"address": self.address, "fromBlock": start,
+                                   "toBlock": min(to_block, start + MAX_LOG_RANGE - 1)}
             if topics is not None:
                 query["topics"] = topics
             for log in self.w3.eth.get_logs(query):

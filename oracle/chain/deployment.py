@@ -142,7 +142,8 @@ _OPTIONAL = {"abi_source": (str, "a path in quotes"), "abi_sha256": (str, "a hex
              "params": (dict, "an object"), "accounts": (list, "a list of accounts"),
              "password_file": (str, "a path in quotes"), "anvil_pid": (int, "a process id"),
              "anvil_log": (str, "a path in quotes"), "deploy_block_hash": (str, "a 0x block hash in quotes")}
-_ACCOUNT = {"name": str, "role": str, "address": str, "keystore": (str, type(None))}
+_ACCOUNT: dict[str, type | tuple[type, ...]] = {"name": str, "role": str, "address": str,
+                                                 "keystore": (str, type(None))}
 
 
 def _kind(value: object) -> str:
@@ -173,11 +174,11 @@ def _check_fields(data: object, path: Path, fix: str) -> None:
         if not isinstance(account, dict):
             raise UsageError(f"{path}: accounts[{k}] is {_kind(account)}, not an object with name, role, "
                              f"address; {fix}")
-        for key, kind in _ACCOUNT.items():
+        for key, allowed in _ACCOUNT.items():
             value = account.get(key)
             if key != "keystore" and key not in account:
                 raise UsageError(f"{path}: accounts[{k}] has no {key!r}; {fix}")
-            if not isinstance(value, kind):
+            if not isinstance(value, allowed):
                 raise UsageError(f"{path}: accounts[{k}].{key} is {_kind(value)}, not a string; {fix}")
 
 

@@ -77,6 +77,7 @@ def up(state_dir: Path = DEFAULT_STATE_DIR, inference: int = 2, evaluators: int 
                 accounts.append(node)
                 index += 1
                 log(f"registered {node.name} {node.address} (stake {params.min_stake / 1e18:g} ETH)")
+        assert anvil.proc is not None  # start() launched the process (or raised)
         deployment = Deployment(
             chain_id=client.chain_id, address=client.address, deploy_block=deploy_block,
             deploy_block_hash=client.block_hash(deploy_block), rpc_url=anvil.url,

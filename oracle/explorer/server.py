@@ -26,6 +26,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from oracle.chain.client import ChainError
@@ -58,7 +59,8 @@ class ExplorerServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        # the stub's address may be bytes (what bind accepts); once bound, getsockname() gives a str host
+        host, port = cast("tuple[str, int]", self.server_address[:2])
         return f"http://{host}:{port}"
 
     def handle_error(self, request, client_address) -> None:
@@ -98,7 +100,8 @@ class ExplorerHandler(BaseHTTPRequestHandler):
             index.refresh()
             with index.lock:
                 if path == "/api/abi":
-                    body = {"abi": index.client.abi, "metadata": abi.metadata(index.client, self.server.deploy_block)}
+                    body: dict | None = {"abi": index.client.abi,
+                                         "metadata": abi.metadata(index.client, self.server.deploy_block)}
                 else:
                     body = self._route(index, path)
         except views.NotFound as exc:

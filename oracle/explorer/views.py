@@ -10,7 +10,9 @@ page and ``poq payouts`` print the same figures. Callers hold the index's lock.
 from __future__ import annotations
 
 import re
+from typing import overload
 
+from eth_typing import HexStr
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
@@ -32,7 +34,14 @@ class BadRequest(ValueError):
     """The request names something malformed (not an address, not a hash); the message names it."""
 
 
+@overload
+def _tx(entry: dict) -> dict: ...
+@overload
+def _tx(entry: None) -> None: ...
+
+
 def _tx(entry: dict | None) -> dict | None:
+    """An event's transaction and block (None for no event)."""
     return None if entry is None else {"tx": entry["tx"], "block": entry["block"]}
 
 
@@ -200,8 +209,10 @@ def node_detail(index: ChainIndex, address: str) -> dict:
     for rid in sorted(index.rounds):
         r = index.rounds[rid]
         if r.requester == node:
+            opened = _event_tx(r, "RoundOpened")
+            assert opened is not None  # the requester is known from the round's RoundOpened event
             requested.append({"round": rid, "stage": r.stage, "budget_wei": str(r.budget),
-                              "refund_wei": None if r.refund is None else str(r.refund), **_event_tx(r, "RoundOpened")})
+                              "refund_wei": None if r.refund is None else str(r.refund), **opened})
         role = "inference" if node in r.committed else "evaluator" if node in r.committee else None
         if role is None:
             continue
@@ -273,8 +284,8 @@ def transaction(index: ChainIndex, tx_hash: str) -> dict:
         raise BadRequest(f"{tx_hash!r} is not a transaction hash: give 0x and 64 hex digits")
     eth = index.client.w3.eth
     try:
-        tx = eth.get_transaction(tx_hash)
-        receipt = eth.get_transaction_receipt(tx_hash)
+        tx = eth.get_transaction(HexStr(tx_hash))
+        receipt = eth.get_transaction_receipt(HexStr(tx_hash))
     except TransactionNotFound:
         raise NotFound(f"transaction {tx_hash} is not on chain {index.client.chain_id}") from None
     call = None

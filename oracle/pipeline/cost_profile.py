@@ -26,11 +26,11 @@ from oracle.pipeline.records import ProfileRecord
 from oracle.protocol.params import WAD, CostModel
 
 
-def percentile(values: Sequence[float], q: float) -> float:
+def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else float("nan")
 
 
-def cost_reference(values: Sequence[float]) -> int:
+def cost_reference(values: Sequence[float] | np.ndarray) -> int:
     """A cost reference: the p90 of the measured values, rounded up, at least 1 (a reference is never 0).
 
     At the p90 normalised costs spread over [0, 1] and only the slowest tenth saturate. ``poq eval``'s

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def correlation_rows(records: Sequence[ProfileRecord]) -> list[dict]:
         rs = [r for r in records if r.kind == kind]
         yardstick = REFERENCE_METRIC[kind]
         for name in evaluator_names(rs):
-            row = {"kind": kind, "evaluator": name, "lexical": yardstick}
+            row: dict[str, Any] = {"kind": kind, "evaluator": name, "lexical": yardstick}
             for label, other in (("vs_lexical", yardstick), ("vs_judge", JUDGE)):
                 c = pearson(*paired(rs, name, other)) if name != other else Correlation(1.0, 0, math.nan, math.nan)
                 row.update({f"{label}_r": c.r, f"{label}_n": c.n, f"{label}_lo": c.lo, f"{label}_hi": c.hi,

@@ -19,12 +19,16 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from oracle.errors import UsageError
 from oracle.paths import ROOT
 from oracle.pipeline.records import EvaluatorCost, ProfileRecord, append_records, read_records
 from oracle.pipeline.tasks import load_tasks
 from oracle.protocol.task import Task
+
+if TYPE_CHECKING:
+    from oracle.pipeline.backends.base import Generation
 
 RECORDS = "records.jsonl"
 RUN_FILE = "run.json"
@@ -70,6 +74,15 @@ class EvalConfig:
 
 def _project_relative(path: Path) -> str:
     return os.path.relpath(Path(path).resolve(), ROOT)
+
+
+class ProgressReporter(Protocol):
+    """Whatever the run reports to: ``EvalProgress`` or the command's bars (which need not subclass it)."""
+
+    def start(self, total_pairs: int, done_pairs: int) -> None: ...
+    def phase(self, label: str, total: int) -> None: ...
+    def advance(self) -> None: ...
+    def chunk_done(self, records: list[ProfileRecord]) -> None: ...
 
 
 class EvalProgress:
@@ -124,7 +137,7 @@ def _check_resume(config: EvalConfig) -> None:
 
 
 def _generate(model_name: str, tasks: Sequence[Task], config: EvalConfig,
-              progress: EvalProgress) -> dict[str, tuple[str, object]]:
+              progress: ProgressReporter) -> dict[str, tuple[str, Generation]]:
     """task id -> (prompt template id, Generation), for one model (loaded for this call only)."""
     from oracle.pipeline.models import load_model
     from oracle.pipeline.prompts import render
@@ -145,7 +158,7 @@ def _generate(model_name: str, tasks: Sequence[Task], config: EvalConfig,
 
 
 def _score(evaluator_name: str, tasks: Sequence[Task], outputs: dict[str, list[tuple[str, str]]],
-           config: EvalConfig, progress: EvalProgress) -> dict[tuple[str, str], tuple[float, EvaluatorCost]]:
+           config: EvalConfig, progress: ProgressReporter) -> dict[tuple[str, str], tuple[float, EvaluatorCost]]:
     """(task id, model) -> (score, amortised cost), for one evaluator (loaded for this call only)."""
     from oracle.pipeline.quality import load_evaluator, scored
 
@@ -171,7 +184,7 @@ def _score(evaluator_name: str, tasks: Sequence[Task], outputs: dict[str, list[t
         gc.collect()
 
 
-def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> Path:
+def run_eval(config: EvalConfig, progress: ProgressReporter | None = None) -> Path:
     """Run (or resume) the eval into ``config.out``; returns the records file."""
     from oracle.pipeline.quality import check_name
 
@@ -194,14 +207,14 @@ def run_eval(config: EvalConfig, progress: EvalProgress | None = None) -> Path:
 
 
 def run_chunk(chunk: Sequence[Task], config: EvalConfig, done: set[tuple[str, str]],
-              progress: EvalProgress) -> list[ProfileRecord]:
+              progress: ProgressReporter) -> list[ProfileRecord]:
     """Generate the chunk's missing outputs, score them with every evaluator, build the records."""
-    generations: dict[tuple[str, str], tuple[str, object]] = {}
+    generations: dict[tuple[str, str], tuple[str, Generation]] = {}
     for model in config.models:
         todo = [t for t in chunk if (t.id, model) not in done]
         if todo:
-            for task_id, gen in _generate(model, todo, config, progress).items():
-                generations[(task_id, model)] = gen
+            for task_id, generated in _generate(model, todo, config, progress).items():
+                generations[(task_id, model)] = generated
     outputs: dict[str, list[tuple[str, str]]] = {t.id: [] for t in chunk}
     for (task_id, model), (_, gen) in generations.items():
         outputs[task_id].append((model, gen.text))

@@ -243,6 +243,8 @@ def _load_registered(spec: ModelSpec, overrides: dict) -> Backend:
     if backend != "transformers":
         raise ValueError(f"{spec.name} is a Hugging Face checkpoint ({spec.hf_id}): only the transformers "
                          f"backend runs it; for llama.cpp pass the path of a .gguf file instead")
+    if spec.hf_id is None:
+        raise ValueError(f"{spec.name} is registered with neither a GGUF file nor a Hugging Face id")
     from oracle.pipeline.backends.transformers_backend import TransformersBackend
 
     return TransformersBackend(spec.hf_id, spec.name, **overrides)

@@ -110,8 +110,9 @@ def _record(raw: Any, fail) -> ProfileRecord:
             fail(where, f"is {type(cost).__name__}: it must be an object with latency_ms, tokens, peak_memory_mb")
         if set(cost) != set(_EVALUATOR_MEASURES):
             fail(where, f"has the keys {sorted(cost)}: it must have exactly latency_ms, tokens, peak_memory_mb")
-        costs[name] = EvaluatorCost(**{k: _measure(cost[k], f"{where}.{k}", integral, fail)
-                                       for k, integral in _EVALUATOR_MEASURES.items()})
+        measured: dict[str, Any] = {k: _measure(cost[k], f"{where}.{k}", integral, fail)
+                                    for k, integral in _EVALUATOR_MEASURES.items()}
+        costs[name] = EvaluatorCost(**measured)
     return ProfileRecord(**{**{n: raw[n] for n in _TEXT_FIELDS}, **measures,
                             "scores": {k: float(v) for k, v in scores.items()}, "evaluator_costs": costs})
 

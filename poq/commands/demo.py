@@ -89,18 +89,19 @@ def run(args: argparse.Namespace) -> int:
         rid = play_scripted_round(client, owner, QUESTION, "qa", REFERENCE, inference, evaluators,
                                   budget=budget, committee_size=3)
         record = build_rounds(client.events())[rid]
-        roles = {**{a.account.address: "inference" for a in inference},
-                 **{e.account.address: "evaluator" for e in evaluators}}
+        roles: dict[str, str] = {**{a.account.address: "inference" for a in inference},
+                                 **{e.account.address: "evaluator" for e in evaluators}}
         data = collect_since(client, 0, names, roles)
 
     answers = Table(title=f"Round {rid}: budget {budget / 1e18:g} ETH, committee {len(record.committee)} of "
                           f"{len(evaluators)} evaluators ({params.aggregation.name.lower()} aggregation)")
     for col in ("node", "answer"):
         answers.add_column(col)
-    for acct in inference:
-        answers.add_row(names[acct.account.address], acct.output)
+    for node in inference:
+        answers.add_row(names[node.account.address], node.output)
     console.print(answers)
     render(data, console, sections=("payouts",))
+    assert record.paid is not None and record.refund is not None  # play_scripted_round settled the round
     console.print(f"paid {record.paid / 1e18:.6f} ETH + refund {record.refund / 1e18:.6f} ETH = "
                   f"{(record.paid + record.refund) / 1e18:g} ETH budget")
     problems = check_against_reference(record, params)

@@ -72,6 +72,7 @@ class DaemonProcess:
     def _pump(self, console, style: str) -> None:
         from rich.markup import escape
 
+        assert self.proc.stdout is not None  # started with stdout=PIPE
         for line in self.proc.stdout:
             line = line.rstrip("\n")
             self._log.write(line + "\n")

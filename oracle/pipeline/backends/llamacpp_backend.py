@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from oracle.pipeline.backends.base import BackendError, Generation, accepts_system_role
 from oracle.pipeline.cost import measure
 from oracle.pipeline.prompts import Prompt
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import CreateCompletionResponse
 
 DEFAULT_N_CTX = 4096  # room for a CNN/DailyMail article; llama-cpp-python's own default is 512
 
@@ -23,7 +27,15 @@ def gpu_layers() -> int:
     return -1 if llama_cpp.llama_supports_gpu_offload() else 0
 
 
-def placement(threads: int | None = None, n_gpu_layers: int | None = None) -> dict[str, int]:
+class Placement(TypedDict):
+    """``Llama``'s keyword arguments for where a model runs (see ``placement``)."""
+
+    n_threads: int
+    n_threads_batch: int
+    n_gpu_layers: int
+
+
+def placement(threads: int | None = None, n_gpu_layers: int | None = None) -> Placement:
     """``Llama`` keyword arguments that put a model on the GPU if there is one and cap its CPU threads.
 
     ``n_threads_batch`` (prompt processing) must be capped with ``n_threads``: llama-cpp-python
@@ -83,8 +95,8 @@ class LlamaCppBackend:
                                "load it with chat=False (plain completion)")
         self.chat = formatter is not None if chat is None else chat
         self._formatter = formatter if self.chat else None
-        self.system_role = self._formatter is not None and accepts_system_role(
-            lambda messages: self._formatter(messages=messages))
+        active = self._formatter
+        self.system_role = active is not None and accepts_system_role(lambda messages: active(messages=messages))
 
     def _tokens(self, prompt: Prompt) -> tuple[list[int], list[str]]:
         """The prompt's tokens and stop strings: chat template for chat models, plain text otherwise."""
@@ -106,8 +118,10 @@ class LlamaCppBackend:
         # prompt came before, or a record could not be reproduced on its own.
         self.llm.reset()
         with measure() as m:
-            response = self.llm.create_completion(tokens, max_tokens=max_new_tokens, temperature=0.0,
-                                                  stop=stop or None)
+            # stream=False (the default): one response, never the stream's iterator
+            response = cast("CreateCompletionResponse",
+                            self.llm.create_completion(tokens, max_tokens=max_new_tokens, temperature=0.0,
+                                                       stop=stop or None))
         usage = response["usage"]
         return Generation(text=response["choices"][0]["text"].strip(), prompt_tokens=usage["prompt_tokens"],
                           output_tokens=usage["completion_tokens"], latency_ms=m.latency_ms,

@@ -10,11 +10,18 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlparse
 
 from oracle.pipeline.backends.base import BackendError, Generation, accepts_system_role
 from oracle.pipeline.cost import measure
 from oracle.pipeline.prompts import Prompt
+
+if TYPE_CHECKING:
+    from transformers import BatchEncoding
+
+    # what AutoModelForCausalLM.from_pretrained is annotated to return (a PreTrainedModel with generate)
+    from transformers.models.auto.modeling_auto import _BaseModelWithGenerate as CausalLM
 
 _OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
@@ -50,8 +57,8 @@ class TransformersBackend:
         kwargs = {"gguf_file": gguf_file} if gguf_file else {}
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=local_only, **kwargs)
-            self.model = AutoModelForCausalLM.from_pretrained(str(source), local_files_only=local_only,
-                                                              dtype=torch_dtype, **kwargs)
+            self.model: CausalLM | None = AutoModelForCausalLM.from_pretrained(
+                str(source), local_files_only=local_only, dtype=torch_dtype, **kwargs)
         except OSError as exc:
             if local:
                 raise BackendError(f"{source} is not a loadable transformers model folder ({exc})") from exc
@@ -61,7 +68,8 @@ class TransformersBackend:
                 f"({why}). Download it on a connected machine (`huggingface-cli download {source}`), pass "
                 "a local folder, or use a packaged offline model such as smollm2-135m, gemma3-270m or "
                 "qwen2.5-0.5b") from exc
-        self.model.to(self.device).eval()
+        # transformers wraps ``to`` in functools.wraps(nn.Module.to): its type wants the model as argument 1
+        self.model.to(self.device).eval()  # type: ignore[arg-type]
         has_template = bool(self.tokenizer.chat_template)
         if chat and not has_template:
             raise BackendError(f"{source} has no chat template; load it with chat=False (plain completion)")
@@ -73,24 +81,33 @@ class TransformersBackend:
 
     def _input_ids(self, prompt: Prompt):
         if self.chat:
-            return self.tokenizer.apply_chat_template(prompt.messages(self.system_role), add_generation_prompt=True,
-                                                      return_tensors="pt", return_dict=True)["input_ids"]
+            # return_dict=True: a BatchEncoding (transformers annotates every return type at once)
+            encoded = cast("BatchEncoding", self.tokenizer.apply_chat_template(
+                prompt.messages(self.system_role), add_generation_prompt=True, return_tensors="pt", return_dict=True))
+            return encoded["input_ids"]
         return self.tokenizer(prompt.plain_text(), return_tensors="pt")["input_ids"]
 
     def generate(self, prompt: Prompt, max_new_tokens: int = 64) -> Generation:
         import torch
+        from transformers import StoppingCriteriaList
+
+        model = self.model
+        if model is None:
+            raise BackendError(f"{self.name} is closed: load the model again to generate")
 
         input_ids = self._input_ids(prompt).to(self.device)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        stop = [] if self.chat or not prompt.stop else [_StopOnText(self.tokenizer, input_ids.shape[1], prompt.stop)]
+        stop = StoppingCriteriaList(
+            [] if self.chat or not prompt.stop else [_StopOnText(self.tokenizer, input_ids.shape[1], prompt.stop)])
         with measure() as m, torch.inference_mode():
-            output = self.model.generate(input_ids, attention_mask=torch.ones_like(input_ids),
-                                         max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
-                                         stopping_criteria=stop)
+            # generate's self type is a Protocol for the ty checker that mypy does not match to the model class
+            output = model.generate(input_ids, attention_mask=torch.ones_like(input_ids),  # type: ignore[misc]
+                                    max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad,
+                                    stopping_criteria=stop)
         new_tokens = output[0, input_ids.shape[1]:]
         if len(new_tokens) and int(new_tokens[-1]) in self._eos_ids:
             new_tokens = new_tokens[:-1]  # the end-of-turn token is not output (llama.cpp does not count it)
-        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True)
+        text = cast(str, self.tokenizer.decode(new_tokens, skip_special_tokens=True))  # one sequence: one string
         if not self.chat:
             text = _cut_at_stop(text, prompt.stop)
         return Generation(text=text.strip(), prompt_tokens=int(input_ids.shape[1]),

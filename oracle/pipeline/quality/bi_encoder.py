@@ -41,6 +41,12 @@ class _EmbeddingEvaluator:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError
 
+    def count_tokens(self, task: Task, outputs: Sequence[str]) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
     def score(self, task: Task, outputs: Sequence[str]) -> list[float]:
         """Best cosine of each output over the references (rows are normalised: dot = cosine)."""
         outs, refs = list(outputs), list(require_reference(self, task))
