@@ -230,22 +230,16 @@ def node_summary(rounds: dict[int, RoundRecord]) -> dict[str, dict]:
                                                 "reward_sum": 0, "paid": 0, "compensated": 0, "slashed": 0,
                                                 "slashes": 0})
     for r in rounds.values():
-        for p in r.inference_paid:
-            s = acc[p["node"]]
-            s["role"] = "inference"
-            s["rounds"] += 1
-            s["score_sum"] += p["quality"]
-            s["cost_sum"] += p["cost"]
-            s["reward_sum"] += p["reward"]
-            s["paid"] += p["amount"]
-        for p in r.evaluator_paid:
-            s = acc[p["node"]]
-            s["role"] = "evaluator"
-            s["rounds"] += 1
-            s["score_sum"] += p["agreement"]
-            s["cost_sum"] += p["cost"]
-            s["reward_sum"] += p["reward"]
-            s["paid"] += p["amount"]
+        for role, paid, score in (("inference", r.inference_paid, "quality"),
+                                  ("evaluator", r.evaluator_paid, "agreement")):
+            for p in paid:
+                s = acc[p["node"]]
+                s["role"] = role
+                s["rounds"] += 1
+                s["score_sum"] += p[score]
+                s["cost_sum"] += p["cost"]
+                s["reward_sum"] += p["reward"]
+                s["paid"] += p["amount"]
         for c in r.compensation:
             acc[c["node"]]["compensated"] += c["amount"]
         for sl in r.slashes:
