@@ -216,6 +216,7 @@ class CommitRevealRole(ABC):
             if self.entry(round_id)["committed"]:  # committed, yet nothing planned in this store
                 self.orphaned(round_id, state, rec)
                 return
+            self.reveal_due(round_id)
             rec = self.plan(round_id, state, trigger, rec)
             if rec is None:
                 return
@@ -266,6 +267,20 @@ class CommitRevealRole(ABC):
             # (``withdraw`` reads the balance first, so nothing is sent twice); done first, it never would.
             self.withdraw()
             self.store.update(rec, SETTLED, done=True)
+
+    def reveal_due(self, round_id: int) -> None:
+        """Before new work in ``round_id``, reveal every other round this node committed in whose reveal
+        stage is open.
+
+        New work (a model's run, scoring) takes seconds and a daemon does one thing at a time; a poll
+        that an RPC outage interrupts starts its batch again, new work first. A reveal waiting behind
+        that can run out of its window (found by the chaos soak: two live nodes slashed), and a
+        committed node that does not reveal is slashed, while a missed commit costs nothing.
+        """
+        for rec in self.store.pending(prefix="round:"):
+            other = int(rec.key.split(":")[1])
+            if other != round_id and rec.status == COMMITTED:
+                self.d.guarded(f"round {other}", lambda r=other: self.step(r))
 
     def withdraw(self) -> None:
         """Pull what the contract owes this node (pull payments: nothing is pushed at settlement)."""

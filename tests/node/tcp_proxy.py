@@ -48,6 +48,22 @@ class TcpProxy:
                 pass
             c.close()
 
+    def retarget(self, upstream_port: int) -> None:
+        """Forward new connections to ``upstream_port`` (a redeployed devnet's Anvil listens on a new port).
+
+        Open connections to the old upstream are cut; clients keep the proxy's URL, as they would keep a
+        load balancer's address while the server behind it is replaced.
+        """
+        with self._lock:
+            self.upstream_port = upstream_port
+            conns, self._conns = self._conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
     def close(self) -> None:
         self.block()
 
