@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from functools import partial
 
 from node.daemon import Daemon, round_record
 from node.store import Record
@@ -280,7 +281,7 @@ class CommitRevealRole(ABC):
         for rec in self.store.pending(prefix="round:"):
             other = int(rec.key.split(":")[1])
             if other != round_id and rec.status == COMMITTED:
-                self.d.guarded(f"round {other}", lambda r=other: self.step(r))
+                self.d.guarded(f"round {other}", partial(self.step, other))
 
     def withdraw(self) -> None:
         """Pull what the contract owes this node (pull payments: nothing is pushed at settlement)."""

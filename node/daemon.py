@@ -142,6 +142,8 @@ class Daemon:
                       self.client.address, self.client.chain_id, (self.store.cursor() or self.start_block - 1) + 1)
         while not self.stop_event.is_set():
             self._retry(self.poll, "following events")
+            # Ticks act on rounds in flight: never on a chain that replaced this daemon's since the poll.
+            self._retry(self.follower.check_anchor, "checking the deployment")
             for hook in self._tick:
                 def tick(h: Hook = hook) -> None:
                     self.guarded(f"tick {h.__name__}", h)

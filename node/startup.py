@@ -18,9 +18,10 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 
 from node.daemon import Daemon
+from node.retry import describe, is_transient
 from node.store import Binding, ProcessLock, Store
 from oracle.chain import keys
-from oracle.chain.client import PoQClient
+from oracle.chain.client import ChainError, PoQClient
 from oracle.chain.deployment import Deployment
 from oracle.protocol.params import Role
 
@@ -100,10 +101,16 @@ def make_daemon(deployment: Deployment, name: str, account: LocalAccount, log: l
     Given a node ``role``, the account must be registered on chain in that role (a daemon for an account
     of another role would idle; one never registered would revert on every round).
     """
-    client = deployment.connect(rpc, timeout=RPC_TIMEOUT)
-    if role in NODE_ROLES:
-        check_registered(client, account.address, role)
-    binding = Binding.of(client, deployment.deploy_block, account.address)
+    try:
+        client = deployment.connect(rpc, timeout=RPC_TIMEOUT)
+        if role in NODE_ROLES:
+            check_registered(client, account.address, role)
+        binding = Binding.of(client, deployment.deploy_block, account.address)
+    except Exception as exc:  # an RPC that goes away between the checks: one line, not a traceback
+        if not is_transient(exc):
+            raise
+        raise ChainError(f"RPC {rpc or deployment.rpc_url} stopped answering while the daemon started "
+                         f"({describe(exc)}): start it again once the chain answers") from exc
     # Two daemons on one key clash whatever their stores: lock the account too, beside the default stores.
     account_lock = ProcessLock(deployment.folder / "stores" / f"{account.address.lower()}.lock",
                                f"account {account.address}")

@@ -3,7 +3,7 @@
 Why: the single-fault daemon tests (``test_daemons.py``) show that one crash or one RPC outage loses
 nothing. A node operator meets them together, at moments nobody chose: a daemon killed while another
 one's disk is full, the chain stalled in the middle of a reveal, the devnet replaced under running
-daemons. This campaign runs at least ten ``poq node`` daemons and ``poq oracle`` with several rounds
+daemons. This campaign runs at least ten ``poq node`` daemons and ``poq requester`` with several rounds
 in flight, injects every kind of fault at moments drawn from ``random.Random(seed)``, and afterwards
 checks what must hold whatever happened: every round settled, nobody slashed, every payout equal to
 the reference model, no salt lost, no store corrupt, and every node able to withdraw what it is owed.
@@ -12,7 +12,7 @@ Faults (one at a time; the kind, target, moment and duration are drawn from the 
 
 * ``kill``: SIGKILL of a random daemon, restarted after 1-5 s (well inside a stage window);
 * ``anvil_stop``: SIGSTOP of Anvil for 3-8 s, then SIGCONT;
-* ``rpc_cut``: the loopback proxy every daemon and the oracle use is cut for 3-8 s, then restored;
+* ``rpc_cut``: the loopback proxy every daemon and the requester use is cut for 3-8 s, then restored;
 * ``disk_full``: one daemon's store lives on a small tmpfs, which is filled until the daemon logs a
   store fault (its next write), then for 3-8 s more, then freed;
 * ``redeploy``: between phases, ``devnet.down`` + ``devnet.up`` on the same state dir under the
@@ -46,18 +46,19 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 for _p in (str(ROOT), str(Path(__file__).resolve().parent)):  # run as a script: the project and tcp_proxy
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from oracle.commands import devnet  # noqa: E402
-from oracle.deployment import Deployment  # noqa: E402
 from tcp_proxy import TcpProxy  # noqa: E402
+
+from oracle.chain import devnet  # noqa: E402
+from oracle.chain.deployment import Deployment  # noqa: E402
 
 MODEL_ARGS = ["--model", "smollm2-135m", "--threads", "1", "--max-new-tokens", "16"]
 # Cheap real evaluators, one ONNX bi-encoder among lexical ones: evaluator-1 is minilm-onnx.
@@ -71,7 +72,7 @@ REPLACED = "the chain was replaced under this daemon"
 # (``poq: RPC ... is unreachable``, code 2): its supervisor starts it again, as after any failed start.
 UNREACHABLE = ("is unreachable", "ConnectionError", "ReadTimeout", "Connection refused")
 REDEPLOY_EXIT, OUTAGE_AT_START, CRASH = "noticed the redeploy", "start-up during an RPC outage", "CRASH"
-ANVIL_ACCOUNTS = 20  # oracle.devnet.Anvil's default: owner, requester and the nodes must fit
+ANVIL_ACCOUNTS = 20  # oracle.chain.anvil.Anvil's default: owner, requester and the nodes must fit
 STORE_FAULT_WAIT = 30.0  # seconds the disk stays full at most before the daemon's first write fails
 
 
@@ -180,7 +181,7 @@ class PhaseResult:
     opened: int = 0
     settled: int = 0
     slashes: int = 0
-    oracle_rc: int | None = None
+    requester_rc: int | None = None
     wall: float = 0.0
 
     @property
@@ -227,7 +228,7 @@ class Report:
             f"- date: {self.started}",
             f"- seed: {c.seed}",
             f"- daemons: {len(self.daemons)} ({c.inference} inference, {c.evaluators} evaluators: "
-            + ", ".join(f"{n} x {w}" for w, n in sorted(kinds.items())) + "), plus `poq oracle` per phase",
+            + ", ".join(f"{n} x {w}" for w, n in sorted(kinds.items())) + "), plus `poq requester` per phase",
             f"- rounds: {c.rounds} requested over {c.phases} phase(s) ({'/'.join(map(str, c.phase_rounds()))}), "
             f"--parallel {c.parallel} --slots {c.slots} --committee {c.committee}; stage windows "
             f"{c.window} blocks, commit window {c.commit_window}",
@@ -250,11 +251,12 @@ class Report:
         else:
             lines.append("- none")
         lines += ["", "### Phases", "",
-                  "| phase | deploy block hash | rounds requested | opened | settled | lost | slashes | oracle exit | wall (s) |",
+                  "| phase | deploy block hash | rounds requested | opened | settled | lost | slashes | requester exit "
+                  "| wall (s) |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for p in self.phases:
             lines.append(f"| {p.index} | {p.deploy_hash[:18]} | {p.requested} | {p.opened} | {p.settled} | {p.lost} | "
-                         f"{p.slashes} | {p.oracle_rc} | {p.wall:.0f} |")
+                         f"{p.slashes} | {p.requester_rc} | {p.wall:.0f} |")
         lines += ["", "### Invariants", ""]
         lines += [f"- {'PASS' if i.ok else 'FAIL'}: {i.name}" + (f" ({i.detail})" if i.detail else "")
                   for i in self.invariants]
@@ -273,14 +275,14 @@ class Proc:
         self.held = False  # the harness stopped it on purpose: the supervisor leaves it alone
         self.started_phase = 0
 
-    def start(self, phase: int = 0) -> "Proc":
+    def start(self, phase: int = 0) -> Proc:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         args = self.args()
         self.offset = self.size()
         with open(self.log_path, "a", encoding="utf-8") as log:
             log.write(f"----- start {' '.join(args)}\n")
             log.flush()
-            self.proc = subprocess.Popen([sys.executable, "-m", "oracle.cli", *args], cwd=ROOT, env=env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "poq", *args], cwd=ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.held = False
         self.started_phase = phase
@@ -344,12 +346,12 @@ class Campaign:
         self.state = self.work / "devnet"
         self.logs = self.work / "logs"
         self.tmpfs = self.work / "tmpfs"
-        self.report = Report(cfg, command or "tests/node/chaos.py", datetime.datetime.now(datetime.timezone.utc)
+        self.report = Report(cfg, command or "tests/node/chaos.py", datetime.datetime.now(datetime.UTC)
                              .strftime("%Y-%m-%d %H:%M UTC"), workdir=str(self.work))
         self.deployment: Deployment | None = None
         self.proxy: TcpProxy | None = None
         self.daemons: dict[str, Proc] = {}
-        self.oracle: Proc | None = None  # the current phase's ``poq oracle``
+        self.requester: Proc | None = None  # the current phase's ``poq requester``
         self.phase = 0
         self.deck: list[str] = []
         self.mounted = False
@@ -490,39 +492,39 @@ class Campaign:
         return self.report
 
     def run_phase(self, index: int, rounds: int) -> None:
-        """Open ``rounds`` rounds with ``poq oracle`` and inject faults until it exits; then check the phase."""
+        """Open ``rounds`` rounds with ``poq requester`` and inject faults until it exits; then check the phase."""
         cfg = self.cfg
         result = PhaseResult(index, self.deployment.deploy_block_hash or "", rounds)
         self.report.phases.append(result)
         offsets = {name: d.size() for name, d in self.daemons.items()}
         start = time.monotonic()
-        oracle = Proc(f"oracle-{index}", self.logs / f"oracle-{index}.log", lambda: [
-            "oracle", "--rounds", str(rounds), "--parallel", str(cfg.parallel), "--slots", str(cfg.slots),
+        requester = Proc(f"requester-{index}", self.logs / f"requester-{index}.log", lambda: [
+            "requester", "--rounds", str(rounds), "--parallel", str(cfg.parallel), "--slots", str(cfg.slots),
             "--committee", str(cfg.committee), "--budget-eth", "1", "--no-progress",
             "--deployment", str(self.deployment.path), "--rpc", self.proxy.url, "--poll", str(cfg.poll)])
-        self.oracle = oracle
-        oracle.start(index)
-        oracle.held = True  # not a supervised daemon: its exit ends the phase
-        self.say(f"phase {index}: poq oracle --rounds {rounds} --parallel {cfg.parallel} started")
-        deadline = time.monotonic() + 600 + 150 * rounds  # a hung oracle fails the phase, not the machine
-        # Faults start once the oracle is connected: a requester whose start-up fails ends the phase.
-        while oracle.alive() and "ready:" not in oracle.output() and time.monotonic() < deadline:
+        self.requester = requester
+        requester.start(index)
+        requester.held = True  # not a supervised daemon: its exit ends the phase
+        self.say(f"phase {index}: poq requester --rounds {rounds} --parallel {cfg.parallel} started")
+        deadline = time.monotonic() + 600 + 150 * rounds  # a hung requester fails the phase, not the machine
+        # Faults start once the requester is connected: a requester whose start-up fails ends the phase.
+        while requester.alive() and "ready:" not in requester.output() and time.monotonic() < deadline:
             self.wait(0.25)
         next_fault = time.monotonic() + self.rng.uniform(cfg.gap_min, cfg.gap_max)
-        while oracle.alive() and time.monotonic() < deadline:
+        while requester.alive() and time.monotonic() < deadline:
             if time.monotonic() >= next_fault:
                 self.inject()
                 next_fault = time.monotonic() + self.rng.uniform(cfg.gap_min, cfg.gap_max)
             self.wait(0.25)
-        if oracle.alive():
-            self.say(f"phase {index}: the oracle is still running at its deadline: stopping it")
-            oracle.stop()
-            result.oracle_rc = None
+        if requester.alive():
+            self.say(f"phase {index}: the requester is still running at its deadline: stopping it")
+            requester.stop()
+            result.requester_rc = None
         else:
-            result.oracle_rc = oracle.proc.returncode
-        self.say(f"phase {index}: poq oracle exited with {result.oracle_rc}; "
-                 f"last lines:\n{oracle.output()[-600:].rstrip()}")
-        self.settle_phase(result, oracle, offsets)
+            result.requester_rc = requester.proc.returncode
+        self.say(f"phase {index}: poq requester exited with {result.requester_rc}; "
+                 f"last lines:\n{requester.output()[-600:].rstrip()}")
+        self.settle_phase(result, requester, offsets)
         result.wall = time.monotonic() - start
 
     def next_kind(self) -> str:
@@ -564,7 +566,7 @@ class Campaign:
                 self.wait(duration)
             finally:
                 self.proxy.unblock()
-            note = "every daemon and the oracle lose the RPC"
+            note = "every daemon and the requester lose the RPC"
         else:
             target = self.report.store_fault_daemon
             d = self.daemons[target]
@@ -643,10 +645,10 @@ class Campaign:
 
     # ------------------------------------------------------------------ invariants
 
-    def settle_phase(self, result: PhaseResult, oracle: Proc, offsets: dict[str, int]) -> None:
+    def settle_phase(self, result: PhaseResult, requester: Proc, offsets: dict[str, int]) -> None:
         """Wait for the nodes to withdraw, then check the phase's invariants from the chain and the logs."""
-        from oracle.chain import dev_account
-        from oracle.ledger import build_rounds, check_against_reference, stakes_at_settlement
+        from oracle.chain.client import dev_account
+        from oracle.chain.ledger import build_rounds, check_against_reference, stakes_at_settlement
 
         p = f"phase {result.index}"
         client = self.client()
@@ -675,10 +677,10 @@ class Campaign:
         result.settled = sum(1 for r in rounds.values() if r.settled)
         result.slashes = sum(1 for e in events if e["event"] == "Slashed")
         lost = result.lost
-        self.check(f"{p}: every round reached Settled and the oracle exited 0",
-                   result.oracle_rc == 0 and lost == 0 and result.opened == result.requested,
+        self.check(f"{p}: every round reached Settled and the requester exited 0",
+                   result.requester_rc == 0 and lost == 0 and result.opened == result.requested,
                    f"{result.settled}/{result.opened} settled of {result.requested} requested, lost {lost}, "
-                   f"oracle exit {result.oracle_rc}")
+                   f"requester exit {result.requester_rc}")
         slashed = [f"round {e['args'].get('roundId')}: {self.deployment.names().get(e['args'].get('node'), e['args'])}"
                    for e in events if e["event"] == "Slashed"]
         self.check(f"{p}: no honest node was slashed", not slashed, ", ".join(slashed) or "0 Slashed events")
@@ -694,7 +696,7 @@ class Campaign:
             for line in d.text(offsets.get(name, 0)).splitlines():
                 if any(s in line for s in SALT_LOST):
                     salt.append(f"{name}: {line[:160]}")
-        salt += [f"oracle: {ln[:160]}" for ln in oracle.text().splitlines() if any(s in ln for s in SALT_LOST)]
+        salt += [f"requester: {ln[:160]}" for ln in requester.text().splitlines() if any(s in ln for s in SALT_LOST)]
         self.check(f"{p}: no salt lost (no LOST SALT / 'stake will be slashed' in any log)", not salt,
                    "; ".join(salt[:5]))
         self.check(f"{p}: every node can withdraw what it is owed", not still and not any("NOT" in h for h in harness),
@@ -754,7 +756,7 @@ class Campaign:
                 os.kill(self.deployment.anvil_pid, signal.SIGCONT)
             except OSError:
                 pass
-        for d in [*self.daemons.values(), *([self.oracle] if self.oracle else [])]:
+        for d in [*self.daemons.values(), *([self.requester] if self.requester else [])]:
             d.stop(10)
         if self.proxy is not None:
             self.proxy.close()
