@@ -41,12 +41,7 @@ class TcpProxy:
             conns, self._conns = self._conns, []
         if listener is not None:
             listener.close()
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            c.close()
+        self._cut(conns)
 
     def retarget(self, upstream_port: int) -> None:
         """Forward new connections to ``upstream_port`` (a redeployed devnet's Anvil listens on a new port).
@@ -57,15 +52,20 @@ class TcpProxy:
         with self._lock:
             self.upstream_port = upstream_port
             conns, self._conns = self._conns, []
+        self._cut(conns)
+
+    def close(self) -> None:
+        self.block()
+
+    @staticmethod
+    def _cut(conns: list[socket.socket]) -> None:
+        """Close ``conns`` at once in both directions, as a server that went away would."""
         for c in conns:
             try:
                 c.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             c.close()
-
-    def close(self) -> None:
-        self.block()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
