@@ -49,7 +49,6 @@ class Daemon:
     def __init__(self, name: str, client: PoQClient, account: LocalAccount, store: Store, start_block: int,
                  log: logging.Logger, poll_interval: float = 0.5, deploy_hash: str | None = None) -> None:
         self.name = name
-        self.deploy_hash = deploy_hash
         self.locks: list = []  # held for the daemon's life (``ProcessLock``s), released on exit
         self.client = client
         self.account = account
@@ -142,8 +141,6 @@ class Daemon:
                       self.client.address, self.client.chain_id, (self.store.cursor() or self.start_block - 1) + 1)
         while not self.stop_event.is_set():
             self._retry(self.poll, "following events")
-            # Ticks act on rounds in flight: never on a chain that replaced this daemon's since the poll.
-            self._retry(self.follower.check_anchor, "checking the deployment")
             for hook in self._tick:
                 def tick(h: Hook = hook) -> None:
                     self.guarded(f"tick {h.__name__}", h)

@@ -75,7 +75,7 @@ class Follower:
     def batches(self, after: Position | None) -> Iterator[Batch]:
         """Every event after ``after`` (None: from the start) up to the head, one range per batch."""
         head = self.client.w3.eth.block_number
-        self.check_anchor()
+        self.check_anchor()  # every poll, new blocks or not: the ticks after it act on this chain
         rewound = False
         if after is not None and after.block >= self.start_block and after.hash is not None \
                 and self._hash(after.block) != after.hash:
