@@ -21,6 +21,7 @@ COMMANDS = [
     ("poq.commands.demo", "deploy to a local Anvil and play one complete round"),
     ("poq.commands.simulate", "Monte Carlo of PoQ rounds drawn from a recorded profile"),
     ("poq.commands.eval", "profile models and evaluators: quality, cost, correlations"),
+    ("poq.commands.paper", "the paper's figures beside this project's, from a recorded profile"),
     ("poq.commands.explorer", "serve a local explorer of rounds, nodes and payouts read from the chain"),
     ("poq.commands.run", "the main job: a devnet, the requester and real node daemons for a few rounds"),
     ("poq.commands.devnet", "start/stop a local Anvil with PoQ deployed and nodes registered"),

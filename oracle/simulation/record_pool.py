@@ -19,13 +19,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from oracle.errors import UsageError
 from oracle.pipeline.cost_profile import cost_reference
-from oracle.pipeline.records import EvaluatorCost, ProfileRecord
+from oracle.pipeline.probes import PROBES_VERSION
+from oracle.pipeline.records import EvaluatorCost, ProbeRecord, ProfileRecord, read_probes
 from oracle.protocol.params import MAX_SLOTS, WAD, CostModel, to_wad
 from oracle.protocol.reward import Cost
 
@@ -150,11 +151,12 @@ class Entry:
 
 @dataclass(frozen=True)
 class TaskDraw:
-    """A task and every model's entry for it."""
+    """A task, every model's entry for it, and an entry for each probe (a non-answer) recorded on it."""
 
     task_id: str
     kind: str
     entries: dict[str, Entry]
+    probes: dict[str, Entry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,11 @@ class ProfilePool:
             ref_memory_mb=cost_reference([c.peak_memory_mb for c in items]))
         return inf, ev
 
+    def has_probe(self, probe: str) -> bool:
+        """Whether every task carries ``probe``, scored and costed by every pool evaluator."""
+        return all(probe in t.probes and all(e in t.probes[probe].scores and e in t.probes[probe].evaluator_costs
+                                             for e in self.evaluators) for t in self.tasks)
+
     def mean_score(self, model: str, evaluators: tuple[str, ...] | None = None) -> float:
         """The model's mean score over the pool's tasks and ``evaluators`` (all by default), in [0, 1]."""
         names = evaluators or self.evaluators
@@ -196,7 +203,7 @@ class ProfilePool:
         return sum(values) / len(values) / WAD
 
 
-def _merged_scores(record: ProfileRecord) -> tuple[dict[str, float], dict[str, EvaluatorCost]]:
+def _merged_scores(record: ProfileRecord | ProbeRecord) -> tuple[dict[str, float], dict[str, EvaluatorCost]]:
     """The record's evaluator scores and costs with its kind's ground-truth metric renamed ``ground-truth``."""
     metric = GROUND_TRUTH_METRICS.get(record.kind)
 
@@ -226,6 +233,58 @@ def _entry(record: ProfileRecord, where: str) -> Entry:
         scores={name: to_wad(v) for name, v in scores.items()},
         evaluator_costs=costs,
     )
+
+
+PROBES_FILE = "probes.jsonl"
+# What a probe answer costs the node that sends it: it runs no model.
+PROBE_LATENCY_MS = 1
+PROBE_MEMORY_MB = 1
+# The text a probe entry reveals in a simulated round where the text is the same for every task; for
+# the others (the question, the lead sentence) the profile keeps no text, so a label stands in.
+PROBE_TEXT = {"idk": "I don't know."}
+
+
+def _probe_entry(probe: ProbeRecord, where: str) -> Entry:
+    scores, costs = _merged_scores(probe)
+
+    def fail(field: str | None, problem: str) -> None:
+        raise ProfileError(f"{where}: probe {probe.probe!r} of task {probe.task_id!r}: {field} {problem}; "
+                           f"{RECORD_FIX}")
+
+    for name, value in scores.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            fail(f"scores.{name}", f"is {value!r:.40}: a score must be a number in [0, 1]")
+    for name, cost in costs.items():
+        for k, integral in _EVALUATOR_MEASURES.items():
+            _measure(getattr(cost, k), f"evaluator_costs.{name}.{k}", integral, fail)
+    tokens = _measure(probe.output_tokens, "output_tokens", True, fail)
+    return Entry(model=f"probe:{probe.probe}", output=PROBE_TEXT.get(probe.probe, f"<{probe.probe} probe>"),
+                 cost=Cost(latency_ms=PROBE_LATENCY_MS, tokens=int(tokens), memory_mb=PROBE_MEMORY_MB),
+                 scores={name: to_wad(v) for name, v in scores.items()}, evaluator_costs=costs)
+
+
+def load_probes(path: Path) -> tuple[dict[str, dict[str, Entry]], list[str]]:
+    """task id -> probe name -> entry, from the ``probes.jsonl`` beside a profile; and notes on what was
+    left out. A profile recorded before probes existed has none: the lazy scenarios then say so."""
+    probes_path = path.parent / PROBES_FILE
+    if not probes_path.is_file():
+        return {}, [f"no {PROBES_FILE} beside {path}: the lazy and copying scenarios need the probes that "
+                    "`poq eval` records"]
+    by_task: dict[str, dict[str, Entry]] = {}
+    stale = 0
+    try:
+        for n, probe in enumerate(read_probes(probes_path), start=1):
+            if probe.version != PROBES_VERSION:
+                stale += 1
+                continue
+            by_task.setdefault(probe.task_id, {})[probe.probe] = _probe_entry(probe, f"{probes_path} line {n}")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, ProfileError):
+            raise
+        raise ProfileError(f"probes {probes_path} cannot be read ({exc}): {RECORD_FIX}") from None
+    notes = [f"{stale} probe records of another version than {PROBES_VERSION} ignored: re-record them with "
+             "`poq eval`"] if stale else []
+    return by_task, notes
 
 
 def load_pool(path: Path | str = DEFAULT_PROFILE, evaluators: tuple[str, ...] | None = None) -> ProfilePool:
@@ -289,5 +348,6 @@ def load_pool(path: Path | str = DEFAULT_PROFILE, evaluators: tuple[str, ...] | 
                            "so no committee can be drawn: record evaluator costs with `poq eval`")
     # Learned evaluators first, the ground-truth one last: adversary scenarios pick from the front.
     ordered = tuple(sorted(eligible, key=lambda name: (name == GROUND_TRUTH, name)))
-    tasks = tuple(TaskDraw(t, kinds[t], entries) for t, entries in sorted(complete.items()))
-    return ProfilePool(path, tasks, models, ordered, tuple(notes))
+    probes, probe_notes = load_probes(path)
+    tasks = tuple(TaskDraw(t, kinds[t], entries, probes.get(t, {})) for t, entries in sorted(complete.items()))
+    return ProfilePool(path, tasks, models, ordered, tuple(notes + probe_notes))

@@ -15,13 +15,12 @@ does not hinge on a hand choice:
   reference-based ``ground-truth`` evaluator comes last and stays honest
   unless there is nothing else).
 
-The lazy node answers ``LAZY_ANSWER`` to every task at next to no cost. The
-profile holds no reference texts, so its score cannot be recomputed; each
-evaluator gives it that evaluator's *lowest* recorded score on the task, and
-scoring it costs that evaluator's cheapest recorded item on the task. Both
-favour the lazy node: a constant non-answer scores no better than the worst
-real answer (for token F1 that floor is usually 0 anyway), so whatever
-reward the lazy node still earns is an upper bound.
+The lazy node answers "I don't know." to every task, and the copying node
+pastes the first sentence of the source; neither runs a model. Both are
+re-scored from the profile's probes (``oracle.pipeline.probes``): each
+evaluator gives such an answer the score it gave that very non-answer on that
+task when the profile was recorded, at the cost it measured. A profile without
+probes offers neither scenario (the pool's notes say so).
 """
 
 from __future__ import annotations
@@ -30,15 +29,13 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from oracle.pipeline.records import EvaluatorCost
 from oracle.protocol.params import WAD
 from oracle.protocol.reward import Cost
 from oracle.simulation.record_pool import Entry, ProfilePool, TaskDraw
 from oracle.simulation.types import SlotPlay
 
-LAZY_ANSWER = "I don't know."
-# The lazy node runs no model: 1 ms, the constant's 4 tokens, 1 MB.
-LAZY_COST = Cost(latency_ms=1, tokens=4, memory_mb=1)
+LAZY_PROBE = "idk"  # the lazy node's constant answer, "I don't know."
+COPY_PROBE = "lead"  # the copying node's answer, the source's first sentence
 NOISE_STD = 0.25  # the noisy evaluator's Gaussian noise, in score units
 UNDER_REPORT = 4  # the cost cheat attests a quarter of each measure
 
@@ -103,18 +100,17 @@ class NeverReveals(Scenario):
 
 
 @dataclass(frozen=True)
-class LazyNode(Scenario):
+class ProbeAnswer(Scenario):
+    """The adversary sends the probe ``probe`` instead of its model's answer, scored as the profile recorded."""
+
+    probe: str = LAZY_PROBE
+
     def slot(self, entry, task, rng):
         play = super().slot(entry, task, rng)
         if entry.model not in self.adversaries:
             return play
-        others = list(task.entries.values())
-        floor = {e: min(o.scores[e] for o in others) for e in entry.scores}
-        cheapest = {e: EvaluatorCost(latency_ms=min(o.evaluator_costs[e].latency_ms for o in others),
-                                     tokens=min(o.evaluator_costs[e].tokens for o in others),
-                                     peak_memory_mb=min(o.evaluator_costs[e].peak_memory_mb for o in others))
-                    for e in entry.evaluator_costs}
-        return replace(play, output=LAZY_ANSWER, cost=LAZY_COST, scores=floor, item_costs=cheapest)
+        sent = task.probes[self.probe]
+        return replace(play, output=sent.output, cost=sent.cost, scores=sent.scores, item_costs=sent.evaluator_costs)
 
 
 def scenarios(pool: ProfilePool) -> dict[str, Scenario]:
@@ -134,9 +130,13 @@ def scenarios(pool: ProfilePool) -> dict[str, Scenario]:
                           (weakest,), weakest),
         NeverReveals("never-reveal", f"{weakest} commits and never reveals (slashed every time)",
                      (weakest,), weakest),
-        LazyNode("lazy-node", f"{weakest} answers {LAZY_ANSWER!r} to everything at next to no cost",
-                 (weakest,), weakest),
     ]
+    if pool.has_probe(LAZY_PROBE):
+        out.append(ProbeAnswer("lazy-node", f"{weakest} answers \"I don't know.\" to everything, running no model",
+                               (weakest,), weakest, probe=LAZY_PROBE))
+    if pool.has_probe(COPY_PROBE):
+        out.append(ProbeAnswer("copying-node", f"{weakest} pastes the source's first sentence, running no model",
+                               (weakest,), weakest, probe=COPY_PROBE))
     if len(pool.evaluators) >= 2:
         pair = tuple(pool.evaluators[:2])
         out.append(FixedScore("colluding-evaluators", f"{pair[0]} and {pair[1]} both score {weakest} 1.0",

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from oracle.pipeline.eval_run import (
+    PROBES,
     RECORDS,
     EvalConfig,
     EvalProgress,
@@ -16,6 +17,8 @@ from oracle.pipeline.eval_run import (
     run_eval,
     shard_slice,
 )
+from oracle.pipeline.probes import PROBE_NAMES, PROBES_VERSION
+from oracle.pipeline.records import read_probes
 from poq.main import main
 
 pytestmark = pytest.mark.slow
@@ -90,10 +93,60 @@ def test_interrupted_run_resumes_without_duplicates(tmp_path):
     assert [r.scores["minilm-onnx"] for r in a] == pytest.approx([r.scores["minilm-onnx"] for r in b], abs=1e-5)
 
 
-def test_resume_with_other_evaluators_is_refused(tmp_path):
+def test_resume_that_drops_an_evaluator_is_refused(tmp_path):
     run_eval(EvalConfig(out=tmp_path, limit=1, models=[MODEL], evaluators=["token_f1"], threads=THREADS))
-    with pytest.raises(ValueError, match="rerun with those --evaluators or choose a new --out"):
+    with pytest.raises(ValueError, match=r"drops \['token_f1'\]: rerun with those --evaluators"):
         run_eval(EvalConfig(out=tmp_path, limit=1, models=[MODEL], evaluators=["rouge_l"], threads=THREADS))
+
+
+def test_an_added_evaluator_and_model_fill_the_recorded_run_without_regenerating(tmp_path, monkeypatch):
+    import oracle.pipeline.eval_run as eval_run
+
+    run_eval(EvalConfig(out=tmp_path, limit=2, models=[MODEL], evaluators=["token_f1"], threads=THREADS))
+    before = {(r.task_id, r.model): r for r in load_records(tmp_path)}
+    # Any model call for a recorded pair would be a regeneration: only the new model may generate.
+    generated = []
+    real = eval_run._generate
+
+    def spy(model, tasks, config, progress):
+        generated.append((model, [t.id for t in tasks]))
+        return real(model, tasks, config, progress)
+
+    monkeypatch.setattr(eval_run, "_generate", spy)
+    run_eval(EvalConfig(out=tmp_path, limit=2, models=[MODEL, "gemma3-270m"],
+                        evaluators=["token_f1", "minilm-onnx"], threads=THREADS))
+    assert generated == [("gemma3-270m", ["qa-lighthouse", "qa-bakery"])]
+    after = {(r.task_id, r.model): r for r in load_records(tmp_path)}
+    assert len(after) == 4 and list(after)[:2] == list(before)  # old records keep their place
+    for key, old in before.items():
+        new = after[key]
+        assert (new.output, new.latency_ms, new.scores["token_f1"]) == (old.output, old.latency_ms,
+                                                                         old.scores["token_f1"])
+        assert set(new.scores) == set(new.evaluator_costs) == {"token_f1", "minilm-onnx"}
+    for r in after.values():
+        assert set(r.scores) == {"token_f1", "minilm-onnx"}
+    probes = list(read_probes(tmp_path / PROBES))
+    assert all(set(p.scores) == {"token_f1", "minilm-onnx"} for p in probes)
+
+
+def test_probes_are_recorded_for_every_task_and_score_what_they_say(tmp_path):
+    run_eval(EvalConfig(out=tmp_path, sources=["builtin"], models=[MODEL], evaluators=["token_f1", "rouge_l"],
+                        threads=THREADS))
+    tasks = load_run_tasks(EvalConfig(out=tmp_path))
+    probes = {(p.task_id, p.probe): p for p in read_probes(tmp_path / PROBES)}
+    expected = {(t.id, name) for t in tasks for name in PROBE_NAMES if name != "question" or t.kind == "qa"}
+    assert set(probes) == expected
+    assert all(p.version == PROBES_VERSION and set(p.evaluator_costs) == {"token_f1", "rouge_l"}
+               for p in probes.values())
+    # A non-answer shares no token with a gold answer; the question or the lead sentence may.
+    assert all(p.scores["token_f1"] == 0.0 for (_, name), p in probes.items() if name == "idk")
+    assert probes[("qa-lighthouse", "idk")].output_tokens == 3
+    # A run that is complete re-scores nothing, and a probe set of another version is recorded again.
+    (tmp_path / PROBES).write_text((tmp_path / PROBES).read_text().replace(PROBES_VERSION, "probes-v0"))
+    run_eval(EvalConfig(out=tmp_path, sources=["builtin"], models=[MODEL], evaluators=["token_f1", "rouge_l"],
+                        threads=THREADS))
+    again = {(p.task_id, p.probe): p for p in read_probes(tmp_path / PROBES)}
+    assert set(again) == expected and all(p.version == PROBES_VERSION for p in again.values())
 
 
 def test_bad_evaluator_name_fails_before_any_work(tmp_path):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from oracle.pipeline.records import EvaluatorCost, ProfileRecord, append_records
+from oracle.pipeline.probes import PROBES_VERSION
+from oracle.pipeline.records import EvaluatorCost, ProbeRecord, ProfileRecord, write_lines
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,28 @@ EVALUATORS = {
 }
 
 
+# Probe name -> (true quality of that non-answer, its length in words): the lazy scenarios re-score from these.
+PROBES = {"idk": (0.0, 3), "lead": (0.2, 25)}
+
+
 def build_profile(path: Path, tasks: int = 12, models: dict[str, ModelSpec | tuple] | None = None,
                   seed: int = 7) -> Path:
     """Write a profile of ``tasks`` QA tasks, every model answering every one, scored by every
-    evaluator plus token F1 (as the ground-truth metric, with its cost)."""
+    evaluator plus token F1 (as the ground-truth metric, with its cost), and probes.jsonl beside it."""
     rng = random.Random(seed)
     models = models or MODELS
     records = []
+    probes = []
     for t in range(tasks):
+        for probe, (truth, words) in PROBES.items():
+            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, noise))) for e, (noise, *_) in EVALUATORS.items()}
+            scores["token_f1"] = truth
+            costs = {e: EvaluatorCost(lat * rng.uniform(0.5, 1.0), tok // 2, mem)
+                     for e, (_, lat, tok, mem) in EVALUATORS.items()}
+            costs["token_f1"] = EvaluatorCost(0.05, words, 50)
+            probes.append(ProbeRecord(task_id=f"q{t:03d}", kind="qa", source="test", probe=probe,
+                                      version=PROBES_VERSION, output_tokens=words, scores=scores,
+                                      evaluator_costs=costs))
         difficulty = rng.uniform(0.7, 1.1)
         for name, spec in models.items():
             spec = ModelSpec(*spec) if isinstance(spec, tuple) else spec
@@ -57,7 +72,8 @@ def build_profile(path: Path, tasks: int = 12, models: dict[str, ModelSpec | tup
                 output_tokens=spec.tokens + rng.randrange(0, 5),
                 peak_memory_mb=spec.memory_mb * rng.uniform(0.95, 1.05),
                 scores=scores, evaluator_costs=costs))
-    append_records(path, records)
+    write_lines(path, records)
+    write_lines(path.parent / "probes.jsonl", probes)
     return path
 
 

@@ -198,3 +198,72 @@ def test_cli_writes_tables_csv_json_and_plots(profile: Path, tmp_path: Path, cap
     assert {n["name"] for n in summary["nodes"]} >= {"strong-cheap", "middling", "weak-costly", "sts"}
     assert _cli(["--profile", str(tmp_path / "missing.jsonl")]) == 2
     assert "missing.jsonl does not exist" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("scenario", "probe"), [("lazy-node", "idk"), ("copying-node", "lead")])
+def test_lazy_and_copying_nodes_are_rescored_from_the_probes(profile: Path, scenario: str, probe: str):
+    pool = load_pool(profile)
+    catalogue = scenarios(pool)
+    adversary = catalogue[scenario].adversaries[0]
+    draws = draw_rounds(pool, SimulationConfig(rounds=40, slots=3, seed=5))
+    played = sim_rounds(pool, draws, catalogue[scenario], seed=5)
+    seen = 0
+    for draw, rnd in zip(draws, played, strict=True):
+        sent = pool.tasks[draw.task].probes[probe]
+        for slot in rnd.slots:
+            if slot.model == adversary:
+                assert (slot.scores, slot.cost, slot.item_costs) == (sent.scores, sent.cost, sent.evaluator_costs)
+                seen += 1
+            else:  # honest slots keep their own recorded answer
+                assert slot.scores == pool.tasks[draw.task].entries[slot.model].scores
+    assert seen > 0
+
+
+def test_a_profile_without_probes_offers_no_lazy_scenario_and_says_why(profile: Path):
+    (profile.parent / "probes.jsonl").unlink()
+    pool = load_pool(profile)
+    assert not {"lazy-node", "copying-node"} & set(scenarios(pool))
+    assert any("probes.jsonl" in note for note in pool.notes)
+
+
+def test_a_bad_probe_score_names_the_file_the_probe_and_the_fix(profile: Path):
+    path = profile.parent / "probes.jsonl"
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace('"sts": 0', '"sts": 7', 1).replace('"sts": 1', '"sts": 7', 1)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ProfileError, match=r"probes.jsonl line 2: probe .* scores.sts is 7.*re-record"):
+        load_pool(profile)
+
+
+def test_the_default_profile_carries_probes_and_the_lazy_node_is_scored_from_them():
+    from oracle.pipeline.eval_run import PROBES
+    from oracle.pipeline.probes import PROBES_VERSION
+    from oracle.pipeline.records import read_probes
+    from oracle.simulation.record_pool import DEFAULT_PROFILE
+    from oracle.simulation.scenarios import LAZY_PROBE
+
+    pool = load_pool(DEFAULT_PROFILE)
+    probes = list(read_probes(DEFAULT_PROFILE.parent / PROBES))
+    assert {p.version for p in probes} == {PROBES_VERSION}
+    # One record per (task, probe that applies to it), for every task of the profile, scored by every evaluator.
+    recorded = {(p.task_id, p.probe) for p in probes}
+    assert len(recorded) == len(probes)
+    for task in pool.tasks:
+        expected = {"idk", "lead"} | ({"question"} if task.kind == "qa" else set())
+        assert set(task.probes) == expected, task.task_id
+        for entry in task.probes.values():
+            assert set(entry.scores) == set(pool.evaluators) <= set(entry.evaluator_costs)
+    assert len(pool.tasks) == 304 and len(probes) == 200 * 3 + 104 * 2  # SQuAD: 3 probes, CNN/DailyMail: 2
+    # The lazy node plays the recorded probe, not a bound taken from the other models' answers.
+    lazy = scenarios(pool)["lazy-node"]
+    draws = draw_rounds(pool, SimulationConfig(rounds=200, slots=5, seed=1))
+    played = sim_rounds(pool, draws, lazy, seed=1)
+    differs_from_floor = 0
+    for draw, rnd in zip(draws, played, strict=True):
+        task = pool.tasks[draw.task]
+        for slot in rnd.slots:
+            if slot.model == lazy.adversaries[0]:
+                assert slot.scores == task.probes[LAZY_PROBE].scores
+                floor = {e: min(o.scores[e] for o in task.entries.values()) for e in slot.scores}
+                differs_from_floor += slot.scores != floor
+    assert differs_from_floor > 0

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from oracle.pipeline.quality.base import Evaluator, Scored, scored
 
-__all__ = ["Evaluator", "Scored", "scored", "check_name", "load_evaluator", "KNOWN", "DEFAULT_EVALUATORS"]
+__all__ = ["Evaluator", "Scored", "scored", "check_name", "load_evaluator", "needs_reference", "KNOWN",
+           "DEFAULT_EVALUATORS"]
 
 # short name -> what it is (printed in errors and `poq eval --help`).
 KNOWN = {
@@ -42,6 +43,12 @@ DEFAULT_EVALUATORS = ("token_f1", "rouge_l", "minilm-bi", "minilm-onnx")
 def is_embedding(name: str) -> bool:
     """True for the bi-encoders: the evaluators with a batched ``embed`` that ``--sweep`` measures."""
     return name in ("minilm-bi", "minilm-onnx", "sts-distilroberta") or name.startswith("bi:")
+
+
+def needs_reference(name: str) -> bool:
+    """Whether the evaluator called ``name`` grades against a reference answer (without loading it): only the
+    cross-encoders read the source instead. It matches each class's ``needs_reference``."""
+    return not (name in ("qwen-cross", "ce-minilm", "ce-deberta") or name.startswith("ce:"))
 
 
 def _unknown(name: str) -> ValueError:
