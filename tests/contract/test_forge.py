@@ -10,7 +10,7 @@ tests/forge/invariant/PoQInvariants.sol and asserted after every call. Here:
   Python reference model (``oracle.protocol.reward.settle``) to the wei, and must reach deep rounds
   (scored outputs, withheld references, compensation, slashes): a campaign that never gets
   there proves little;
-- the same campaign against the contract of dff63f8 (tests/forge/legacy/PoQV1.sol) must
+- the same campaign against the contract of dff63f8 (tests/forge/vendor/poq-v1/PoQV1.sol) must
   fail, and fail on the zero-commitment holes: one inference node holding several slots
   (P2) and one member committing ``commitScores(id, 0)`` again and again (P3). A campaign
   that cannot find a known bug proves nothing. Only its fast-failing invariants run (P2,

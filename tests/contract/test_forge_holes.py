@@ -3,7 +3,7 @@ passes against the v2 contract and fails against the contract of dff63f8.
 
 tests/forge/holes/Holes.t.sol writes each attack once against an adapter interface
 (``IRounds``) and instantiates it twice: ``HolesV2Test`` over contracts/PoQ.sol, where
-every test must pass, and ``HolesV1Test`` over tests/forge/legacy/PoQV1.sol (the old
+every test must pass, and ``HolesV1Test`` over tests/forge/vendor/poq-v1/PoQV1.sol (the old
 contract, unchanged but for its name), where every test must fail, and fail at the
 assertion that names its hole (a reason starting ``HOLE``), not at a setup step
 (``setup:``): a test that the old contract passes, or fails for another reason, would

@@ -5,6 +5,7 @@ import {Cheats} from "../Vm.sol";
 import {IRounds} from "./IRounds.sol";
 import {V1Rounds} from "./V1Rounds.sol";
 import {V2Rounds} from "./V2Rounds.sol";
+import {Sorted} from "../Sorted.sol";
 
 /// @notice forge's console (decoded into the test's logs): the grinding test prints its counts.
 library Console {
@@ -157,17 +158,7 @@ abstract contract Holes is Cheats {
 
     /// @dev The committee as a set (sorted, hashed): v1 lists it in draw order, v2 in key order.
     function _committeeId(uint256 roundId) internal view returns (bytes32) {
-        address[] memory c = rounds.committee(roundId);
-        for (uint256 i = 1; i < c.length; ++i) {
-            address x = c[i];
-            uint256 j = i;
-            while (j > 0 && c[j - 1] > x) {
-                c[j] = c[j - 1];
-                --j;
-            }
-            c[j] = x;
-        }
-        return keccak256(abi.encode(c));
+        return keccak256(abi.encode(Sorted.addresses(rounds.committee(roundId))));
     }
 
     function _countMembers(uint256 roundId, address[] memory evaluators) internal view returns (uint256 n) {

@@ -3,7 +3,7 @@ pragma solidity 0.8.28;
 
 /// @notice What the hole tests do to a PoQ contract, in terms both versions share. Two adapters
 ///         implement it: `V2Rounds` over contracts/PoQ.sol and `V1Rounds` over the contract of dff63f8
-///         (tests/forge/legacy/PoQV1.sol). Each adapter deploys and owns its contract and acts for
+///         (tests/forge/vendor/poq-v1/PoQV1.sol). Each adapter deploys and owns its contract and acts for
 ///         any actor with `vm.prank`, so a test names who acts and the adapter makes the call.
 /// @dev Every action returns whether the contract accepted it (a revert is `false`, never a revert
 ///      of the test), so a test can state an attack as "this call must not succeed" or "this

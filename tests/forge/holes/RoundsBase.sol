@@ -90,19 +90,5 @@ abstract contract RoundsBase is IRounds {
         else _inference.push(node);
     }
 
-    /// @dev Insertion sort of `xs[0..n)` ascending, returned as an array of length n.
-    function _sorted(address[] memory xs, uint256 n) internal pure returns (address[] memory out) {
-        out = new address[](n);
-        for (uint256 i; i < n; ++i) {
-            address x = xs[i];
-            uint256 j = i;
-            while (j > 0 && out[j - 1] > x) {
-                out[j] = out[j - 1];
-                --j;
-            }
-            out[j] = x;
-        }
-    }
-
     function target() public view virtual returns (address);
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {PoQV1} from "../legacy/PoQV1.sol";
-import {RewardMathV1} from "../legacy/RewardMathV1.sol";
+import {PoQV1} from "../vendor/poq-v1/PoQV1.sol";
+import {RewardMathV1} from "../vendor/poq-v1/RewardMathV1.sol";
 import {RoundsBase} from "./RoundsBase.sol";
 
-/// @notice `IRounds` over the contract of dff63f8 (tests/forge/legacy/PoQV1.sol): the hole tests run
+/// @notice `IRounds` over the contract of dff63f8 (tests/forge/vendor/poq-v1/PoQV1.sol): the hole tests run
 ///         against it to show that each of them catches the hole v2 closes.
 contract V1Rounds is RoundsBase {
     PoQV1 public immutable poq;
@@ -13,7 +13,7 @@ contract V1Rounds is RoundsBase {
     /// @dev Deployed from its artifact (not `new PoQV1`), so the via-IR build does not compile it
     ///      again inside every contract that creates it.
     constructor() {
-        poq = PoQV1(vm.deployCode("tests/forge/legacy/PoQV1.sol:PoQV1", abi.encode(_initialParams())));
+        poq = PoQV1(vm.deployCode("tests/forge/vendor/poq-v1/PoQV1.sol:PoQV1", abi.encode(_initialParams())));
     }
 
     function _model() internal pure returns (RewardMathV1.CostModel memory m) {

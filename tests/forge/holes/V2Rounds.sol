@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {PoQ} from "../../../contracts/PoQ.sol";
 import {RewardMath} from "../../../contracts/RewardMath.sol";
+import {Sorted} from "../Sorted.sol";
 import {RoundsBase} from "./RoundsBase.sol";
 
 /// @notice `IRounds` over the v2 contract (contracts/PoQ.sol). `settle` takes the round's lists in
@@ -240,8 +241,8 @@ contract V2Rounds is RoundsBase {
             if (entry == PoQ.Entry.Revealed) outputs[nOut++] = _inference[i];
             else if (entry == PoQ.Entry.Committed) silent[nSilent++] = _inference[i];
         }
-        s.outputs = _sorted(outputs, nOut);
-        s.silent = _sorted(silent, nSilent);
+        s.outputs = Sorted.addresses(outputs, nOut);
+        s.silent = Sorted.addresses(silent, nSilent);
         s.committee = _committee(roundId);
         s.cards = new PoQ.Scorecard[](s.committee.length);
         for (uint256 j; j < s.committee.length; ++j) {
@@ -287,7 +288,7 @@ contract V2Rounds is RoundsBase {
         for (uint256 i; i < m; ++i) {
             if (isMember(roundId, _evaluators[i])) members[k++] = _evaluators[i];
         }
-        return _sorted(members, k);
+        return Sorted.addresses(members, k);
     }
 
     function committee(uint256 roundId) external view returns (address[] memory) {

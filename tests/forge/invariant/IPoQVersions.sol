@@ -51,7 +51,7 @@ interface IPoQV2 {
     function evaluation(uint256 roundId, address evaluator) external view returns (uint8 entry);
 }
 
-/// @notice tests/forge/legacy/PoQV1.sol (dff63f8) as the campaign calls it, type for type on the wire.
+/// @notice tests/forge/vendor/poq-v1/PoQV1.sol (dff63f8) as the campaign calls it, type for type on the wire.
 interface IPoQV1 {
     struct Params {
         uint64 alphaInference;

@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {IPoQV1} from "./IPoQVersions.sol";
 import {PoQCampaign} from "./PoQCampaign.sol";
 
-/// @title PoQV1Campaign: the same campaign's hooks for the contract of dff63f8 (tests/forge/legacy)
+/// @title PoQV1Campaign: the same campaign's hooks for the contract of dff63f8 (tests/forge/vendor/poq-v1)
 /// @notice Where v1's ABI differs: its Task has no parameter version (a stale version cannot be
 ///         asked for), `revealReference` takes no task hash, `settle(roundId)` takes no lists (so
 ///         forged lists cannot be tried), and its parameters have no minimum budget (a zero one
