@@ -38,42 +38,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.set_defaults(func=_run_evaluator)
 
 
+def _serve(args: argparse.Namespace, role: str, what: str, load, serve) -> int:
+    """Open the daemon for ``role``, load its component (``what``: model or evaluator), serve, close.
+
+    A component that cannot load (missing or unpinned weights, an unknown name) is the user's to fix:
+    one line and exit 2, after the daemon's checks of the chain and the store have passed.
+    """
+    from oracle.pipeline.backends.base import BackendError
+
+    try:
+        _, daemon = open_daemon(args, role)
+    except setup_errors() as exc:
+        return fail(exc)
+    daemon.log.info("loading %s", what)
+    try:
+        component = load()
+    except (BackendError, ValueError) as exc:  # ModelFileError, UnknownModelError: the weights, not a bug
+        return fail(exc)
+    try:
+        serve(daemon, component)
+    finally:
+        component.close()
+    return 0
+
+
 def _run_inference(args: argparse.Namespace) -> int:
     from node import inference
     from oracle.pipeline.models import load_model
     from poq.options import eth_to_wei
 
-    try:
-        _, daemon = open_daemon(args, "inference")
-    except setup_errors() as exc:
-        return fail(exc)
-    from oracle.pipeline.backends.base import BackendError
-
-    daemon.log.info("loading model %s", args.model)
-    try:
-        backend = load_model(args.model, **({"n_threads": args.threads} if args.threads else {}))
-    except (BackendError, ValueError) as exc:  # ModelFileError, UnknownModelError: the weights, not a bug
-        return fail(exc)
-    try:
-        inference.run(daemon, backend, args.model, args.max_new_tokens,
-                      **({"min_slot_share": eth_to_wei(args.min_slot_share_eth)} if args.min_slot_share_eth else {}))
-    finally:
-        backend.close()
-    return 0
+    share = {"min_slot_share": eth_to_wei(args.min_slot_share_eth)} if args.min_slot_share_eth else {}
+    return _serve(args, "inference", f"model {args.model}",
+                  lambda: load_model(args.model, **({"n_threads": args.threads} if args.threads else {})),
+                  lambda daemon, backend: inference.run(daemon, backend, args.model, args.max_new_tokens, **share))
 
 
 def _run_evaluator(args: argparse.Namespace) -> int:
     from node import evaluator
     from oracle.pipeline.quality import load_evaluator
 
-    try:
-        _, daemon = open_daemon(args, "evaluator")
-    except setup_errors() as exc:
-        return fail(exc)
-    daemon.log.info("loading evaluator %s", args.evaluator)
-    ev = load_evaluator(args.evaluator)
-    try:
-        evaluator.run(daemon, ev, args.evaluator)
-    finally:
-        ev.close()
-    return 0
+    return _serve(args, "evaluator", f"evaluator {args.evaluator}", lambda: load_evaluator(args.evaluator),
+                  lambda daemon, ev: evaluator.run(daemon, ev, args.evaluator))
