@@ -26,7 +26,6 @@ from pathlib import Path
 from oracle.pipeline.eval_report import REFERENCE_METRIC, markdown_table, paired, pearson
 from oracle.pipeline.models import REGISTRY
 from oracle.pipeline.records import ProfileRecord
-from oracle.protocol.params import Params
 from oracle.simulation.engine import SimulationConfig, draw_rounds, sim_rounds
 from oracle.simulation.record_pool import GROUND_TRUTH, ProfilePool, load_pool, read_profile
 from oracle.simulation.reference_backend import ReferenceBackend
@@ -148,9 +147,7 @@ def quality_table(rows: Sequence[ModelRow]) -> str:
 def honest_rewards(pool: ProfilePool, rounds: int = 5_000, seed: int = 0, slots: int = 5,
                    committee: int = 3) -> dict[str, float]:
     """Average normalised reward per node in the honest Monte Carlo, as `poq simulate` runs it by default."""
-    base = Params()
-    inf, ev = pool.suggested_cost_models(slots, base.inference_cost, base.evaluator_cost)
-    params = base.with_(inference_cost=inf, evaluator_cost=ev)
+    params = pool.default_params(slots)
     draws = draw_rounds(pool, SimulationConfig(rounds, slots, committee, seed))
     played = sim_rounds(pool, draws, Scenario(), seed)
     return {s.name: s.mean_reward for s in node_stats(played, ReferenceBackend().run(played, params))}

@@ -27,7 +27,7 @@ from oracle.errors import UsageError
 from oracle.pipeline.cost_profile import cost_reference
 from oracle.pipeline.probes import PROBES_VERSION
 from oracle.pipeline.records import EvaluatorCost, ProbeRecord, ProfileRecord, read_probes
-from oracle.protocol.params import MAX_SLOTS, WAD, CostModel, to_wad
+from oracle.protocol.params import MAX_SLOTS, WAD, CostModel, Params, to_wad
 from oracle.protocol.reward import Cost
 
 DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "default" / "records.jsonl"
@@ -190,6 +190,12 @@ class ProfilePool:
             ref_tokens=slots * cost_reference([c.tokens for c in items]),
             ref_memory_mb=cost_reference([c.peak_memory_mb for c in items]))
         return inf, ev
+
+    def default_params(self, slots: int) -> Params:
+        """The default parameters with cost references at this pool's p90s (what `poq simulate` runs with)."""
+        base = Params()
+        inference, evaluator = self.suggested_cost_models(slots, base.inference_cost, base.evaluator_cost)
+        return base.with_(inference_cost=inference, evaluator_cost=evaluator)
 
     def has_probe(self, probe: str) -> bool:
         """Whether every task carries ``probe``, scored and costed by every pool evaluator."""

@@ -83,13 +83,29 @@ class FixedScore(Scenario):
 
 @dataclass(frozen=True)
 class UnderReportedCost(Scenario):
+    factor: int = UNDER_REPORT  # attests 1/factor of each measure
+
     def slot(self, entry, task, rng):
         play = super().slot(entry, task, rng)
         if entry.model not in self.adversaries:
             return play
-        c = play.cost
-        return replace(play, cost=Cost(c.latency_ms // UNDER_REPORT, c.tokens // UNDER_REPORT,
-                                       c.memory_mb // UNDER_REPORT))
+        c, k = play.cost, self.factor
+        return replace(play, cost=Cost(c.latency_ms // k, c.tokens // k, c.memory_mb // k))
+
+
+@dataclass(frozen=True)
+class ConsensusCopier(Scenario):
+    """The adversarial evaluator skips scoring: it gives each output its model's average score, as it expects
+    the consensus to be. ``means`` holds (model, WAD score) pairs."""
+
+    means: tuple[tuple[str, int], ...] = ()
+
+    def score(self, evaluator, slots, rng):
+        honest = super().score(evaluator, slots, rng)
+        if evaluator not in self.adversaries:
+            return honest
+        expected = dict(self.means)
+        return [expected[s.model] for s in slots]
 
 
 @dataclass(frozen=True)

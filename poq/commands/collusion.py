@@ -56,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from oracle.errors import UsageError
-    from oracle.protocol.params import Params
     from oracle.simulation.population import breakdown_fraction, collusion_curve, with_aggregation
     from oracle.simulation.record_pool import DEFAULT_PROFILE, load_pool
     from poq.options import console as wide_console
@@ -64,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
     console = wide_console()
     pool = load_pool(args.profile or DEFAULT_PROFILE)
     fractions, committees, rules = args.fractions, args.committees, args.rules
-    base = Params()
-    inf, ev = pool.suggested_cost_models(args.slots, base.inference_cost, base.evaluator_cost)
-    params = base.with_(inference_cost=inf, evaluator_cost=ev)
+    params = pool.default_params(args.slots)
     curves = {}
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("collusion curves", total=len(rules) * len(committees))

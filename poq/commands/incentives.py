@@ -1,0 +1,100 @@
+"""``poq incentives``: does any deviation pay under today's contract, and what would stop it?
+
+Replays the honest rounds of a recorded profile with each deviation: cost
+under-reporting (1/2, 1/4, 1/8 of every measure), a lazy answer and a copied
+lead sentence (re-scored from the profile's probes), never revealing, a noisy,
+boosting, sabotaging or consensus-copying evaluator, and two colluding
+evaluators; under mean and median aggregation. For each: the gain in average
+normalised reward of everyone it serves (the node, or the coalition) with a
+95% interval, the lever that could stop it, and its break-even value. Writes
+incentives.csv and incentives.png to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from dataclasses import asdict
+from pathlib import Path
+
+from poq.options import int_range, output_dir
+
+DEFAULT_OUT = Path("runs/incentives")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("incentives", help="which deviations pay under today's contract, and what would stop them",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", type=Path, default=None,
+                   help="records.jsonl of `poq eval` (default: oracle/profiles/default/records.jsonl)")
+    p.add_argument("--rounds", type=int_range(1, 100_000), default=5_000, help="rounds (default 5000)")
+    p.add_argument("--slots", type=int_range(1, 64), default=5, help="inference slots per round, n (default 5)")
+    p.add_argument("--committee", type=int_range(1, 16), default=3, help="evaluators per round, K (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    p.add_argument("--out", type=output_dir, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from oracle.simulation.adversary import Settlements
+    from oracle.simulation.engine import SimulationConfig, draw_rounds
+    from oracle.simulation.incentives import check
+    from oracle.simulation.record_pool import DEFAULT_PROFILE, load_pool
+    from oracle.simulation.reference_backend import ReferenceBackend
+    from poq.options import console as wide_console
+
+    console = wide_console()
+    pool = load_pool(args.profile or DEFAULT_PROFILE)
+    for note in pool.notes:
+        console.print(f"  note: {note}")
+    params = pool.default_params(args.slots)
+    draws = draw_rounds(pool, SimulationConfig(args.rounds, args.slots, args.committee, args.seed))
+    with console.status("settling every deviation under mean and median"):
+        rows = check(Settlements(pool, draws, args.seed, ReferenceBackend()), params)
+    table = Table(title=f"gain over honest play (average normalised reward, ± 95%), {args.rounds} rounds, "
+                        f"n={args.slots}, K={args.committee}")
+    for column in ("deviation", "who gains", "rule", "gain", "pays?", "lever", "break-even"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.deviation, ", ".join(r.gainers), r.rule, f"{r.gain:+.3f} ± {r.ci:.3f}",
+                      "[red]yes[/red]" if r.pays else "no", r.lever, r.break_even)
+    console.print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / "incentives.csv.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=[*asdict(rows[0]), "pays"])
+        w.writeheader()
+        w.writerows({**asdict(r), "gainers": " ".join(r.gainers), "pays": r.pays} for r in rows)
+    tmp.replace(args.out / "incentives.csv")
+    _plot(args.out / "incentives.png", rows)
+    console.print(f"written: {args.out / 'incentives.csv'}, {args.out / 'incentives.png'}")
+    return 0
+
+
+def _plot(path: Path, rows) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(r.deviation for r in rows))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(names) + 1.5))
+    for offset, rule in ((-0.18, "mean"), (0.18, "median")):
+        mine = {r.deviation: r for r in rows if r.rule == rule}
+        ys = [i + offset for i in range(len(names))]
+        ax.barh(ys, [mine[n].gain for n in names], height=0.34, xerr=[mine[n].ci for n in names], label=rule,
+                capsize=2)
+    ax.axvline(0.01, color="grey", linestyle="--", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlabel("gain over honest play (average normalised reward); dashed: the 0.01 tolerance")
+    ax.set_title("Which deviations pay under today's contract")
+    ax.legend()
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.replace(path)

@@ -1,0 +1,62 @@
+"""The incentive check on a small synthetic profile: which deviations pay today, and what would stop them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oracle.protocol.params import Params
+from oracle.simulation.adversary import Settlements
+from oracle.simulation.engine import SimulationConfig, draw_rounds
+from oracle.simulation.incentives import FACTORS, check, deviations
+from oracle.simulation.record_pool import load_pool
+from oracle.simulation.reference_backend import ReferenceBackend
+
+
+def _table(profile: Path, rounds: int = 300):
+    pool = load_pool(profile)
+    base = Params()
+    inf, ev = pool.suggested_cost_models(3, base.inference_cost, base.evaluator_cost)
+    params = base.with_(inference_cost=inf, evaluator_cost=ev)
+    settlements = Settlements(pool, draw_rounds(pool, SimulationConfig(rounds=rounds, slots=3, seed=3)), 3,
+                              ReferenceBackend())
+    return pool, check(settlements, params)
+
+
+def test_every_deviation_is_checked_under_both_rules_and_cost_cheating_pays_more_the_more_it_hides(profile: Path):
+    pool, rows = _table(profile)
+    names = [d.name for d in deviations(pool)]
+    assert [(r.deviation, r.rule) for r in rows] == [(n, rule) for n in names for rule in ("mean", "median")]
+    assert {"lazy-node", "copying-node", "copying-evaluator", "colluding-evaluators"} <= set(names)
+    cheat = {r.deviation: r for r in rows if r.rule == "mean" and r.deviation.startswith("cost-underreport")}
+    gains = [cheat[f"cost-underreport-x{k}"].gain for k in FACTORS]
+    assert all(g > 0 for g in gains) and gains == sorted(gains)  # today's contract pays for lying about cost
+    worst = cheat[f"cost-underreport-x{FACTORS[-1]}"]
+    assert worst.pays and worst.lever.startswith("an audit of attested costs")
+    assert worst.break_even == f"audit probability x penalty >= {worst.gain:.3f} (in round rewards)"
+
+
+def test_never_revealing_loses_and_the_lazy_answer_has_a_floor_that_stops_it(profile: Path):
+    _, rows = _table(profile)
+    by = {(r.deviation, r.rule): r for r in rows}
+    silent = by["never-reveal", "mean"]
+    assert silent.gain < 0 and not silent.pays and silent.lever == "the slash"
+    lazy = by["lazy-node", "mean"]
+    assert lazy.lever.startswith("a quality floor")
+    assert lazy.break_even.startswith("quality floor F >= ") or lazy.break_even == "no floor up to 1.0"
+    booster = by["boosting-evaluator", "mean"]
+    assert booster.gainers[-1] == "weak-costly" and len(booster.gainers) == 2  # the evaluator and its partner
+
+
+def test_poq_incentives_writes_the_table_and_the_plot(profile: Path, tmp_path: Path):
+    import csv
+
+    from poq.main import main
+
+    out = tmp_path / "inc"
+    assert main(["incentives", "--profile", str(profile), "--rounds", "100", "--slots", "3",
+                 "--out", str(out)]) == 0
+    with open(out / "incentives.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["deviation"] for r in rows} >= {"cost-underreport-x2", "lazy-node", "copying-evaluator"}
+    assert {r["rule"] for r in rows} == {"mean", "median"} and all(r["pays"] in ("True", "False") for r in rows)
+    assert (out / "incentives.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
