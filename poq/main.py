@@ -20,6 +20,7 @@ import sys
 COMMANDS = [
     ("poq.commands.demo", "deploy to a local Anvil and play one complete round"),
     ("poq.commands.simulate", "Monte Carlo of PoQ rounds drawn from a recorded profile"),
+    ("poq.commands.sweep", "a parameter grid over the network model, on local cores or Ray"),
     ("poq.commands.incentives", "which deviations pay under today's contract, and what would stop them"),
     ("poq.commands.collusion", "collusion curves: a colluding evaluator group's gain against its share"),
     ("poq.commands.eval", "profile models and evaluators: quality, cost, correlations"),

@@ -162,6 +162,20 @@ def csv_ints(count: int | None = None, low: int | None = None, high: int | None 
     return parse
 
 
+def csv_floats(low: float, high: float, what: str) -> Callable[[str], list[float]]:
+    """Comma-separated numbers, at least one, each in ``[low, high]``."""
+    def parse(text: str) -> list[float]:
+        try:
+            values = [float(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            values = []
+        if not values or any(not low <= v <= high for v in values):  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text!r}: {what} must be numbers in [{low:g}, {high:g}], "
+                                             f"comma-separated, e.g. {low:g},{(low + high) / 2:g}")
+        return values
+    return parse
+
+
 def names(choices: Iterable[str] | None = None, check: Callable[[str], None] | None = None,
           what: str = "names") -> _Type:
     """Comma-separated names: none empty, none repeated, each in ``choices`` or passing ``check``."""

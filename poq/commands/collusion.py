@@ -18,17 +18,10 @@ import argparse
 import csv
 from pathlib import Path
 
-from poq.options import csv_ints, fraction, int_range, names, output_dir
+from poq.options import csv_floats, csv_ints, int_range, names, output_dir
 
 DEFAULT_OUT = Path("runs/collusion")
 DEFAULT_FRACTIONS = "0,0.1,0.2,0.3,0.4,0.5"
-
-
-def _fractions(text: str) -> list[float]:
-    values = [fraction(x.strip()) for x in text.split(",") if x.strip()]
-    if not values:
-        raise argparse.ArgumentTypeError(f"{text!r} holds no fraction: give f values in [0, 1], e.g. 0,0.1,0.2")
-    return values
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slots", type=int_range(1, 64), default=5, help="inference slots per round, n (default 5)")
     p.add_argument("--committees", type=csv_ints(low=1, high=16, example="3,5,7"), default=[3, 5, 7],
                    help="committee sizes K, comma-separated (default 3,5,7)")
-    p.add_argument("--fractions", type=_fractions, default=_fractions(DEFAULT_FRACTIONS),
+    p.add_argument("--fractions", type=csv_floats(0, 1, "colluding fractions"), default=[0, 0.1, 0.2, 0.3, 0.4, 0.5],
                    help=f"colluding fractions f in [0, 1], comma-separated (default {DEFAULT_FRACTIONS})")
     p.add_argument("--rules", type=names(("mean", "median"), what="aggregation rules"), default=["mean", "median"],
                    help="aggregation rules (default mean,median)")

@@ -109,7 +109,7 @@ def test_poq_collusion_writes_the_curves_and_refuses_bad_fractions(profile: Path
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["collusion", "--profile", str(profile), "--fractions", "0,1.5", "--out", str(tmp_path / "x")])
-    assert "argument --fractions: '1.5'" in capsys.readouterr().err
+    assert "argument --fractions: '0,1.5': colluding fractions must be numbers in [0, 1]" in capsys.readouterr().err
     assert main(["collusion", "--profile", str(profile), "--evaluators", "2", "--committees", "3",
                  "--out", str(tmp_path / "y")]) == 2
     assert "K=3 exceeds the M=2 evaluator nodes: give K <= M" in capsys.readouterr().err

@@ -1,0 +1,185 @@
+"""Parameter sweeps of the network model: a grid of points, run on every local core or on a Ray cluster.
+
+A point fixes alpha and beta (both roles), the committee size K, the slots n,
+the aggregation rule and the colluding fraction f; it plays the population of
+``oracle.simulation.population`` and reports the colluders' partner's gain
+over the honest network, the worst honest loss and the analytical majority
+probability. Points are independent and seeded alike, so a point's row is the
+same wherever it runs: in this process, in a local process pool, or on a Ray
+worker. Rows are appended to ``sweep.jsonl`` as they finish (flushed and
+fsynced), so an interrupted sweep resumes with the points it lacks; the CSV
+and the heatmaps (guarantee maps) are written from it at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from oracle.protocol.params import WAD
+from oracle.simulation.population import PopulationError, collusion_curve, with_aggregation
+from oracle.simulation.record_pool import ProfilePool, load_pool
+
+ROWS = "sweep.jsonl"
+
+
+@dataclass(frozen=True)
+class Point:
+    alpha: float
+    beta: float
+    committee: int
+    slots: int
+    aggregation: str
+    fraction: float
+
+    @property
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Grid:
+    alphas: tuple[float, ...]
+    betas: tuple[float, ...]
+    committees: tuple[int, ...]
+    slots: tuple[int, ...]
+    aggregations: tuple[str, ...]
+    fractions: tuple[float, ...]
+
+    def points(self) -> list[Point]:
+        axes = asdict(self)
+        empty = [name for name, values in axes.items() if not values]
+        if empty:
+            raise PopulationError(f"the grid has no points: {', '.join(empty)} has no value; give at least one "
+                                  "value per axis")
+        return [Point(*values) for values in itertools.product(self.alphas, self.betas, self.committees,
+                                                                self.slots, self.aggregations, self.fractions)]
+
+
+@dataclass(frozen=True)
+class Network:
+    """What every point shares: the profile, the population's size, the rounds and the seed."""
+
+    profile: str
+    inference: int
+    evaluators: int
+    rounds: int
+    seed: int = 0
+
+
+_POOLS: dict[str, ProfilePool] = {}
+
+
+def _pool(path: str) -> ProfilePool:
+    """The profile, loaded once per process (workers keep theirs across points)."""
+    if path not in _POOLS:
+        _POOLS[path] = load_pool(Path(path))
+    return _POOLS[path]
+
+
+def run_point(network: Network, point: Point) -> dict:
+    """One point's row: the point, and what the colluders' partner gained there."""
+    pool = _pool(network.profile)
+    a, b = round(point.alpha * WAD), round(point.beta * WAD)
+    params = with_aggregation(pool.default_params(point.slots), point.aggregation).with_(
+        alpha_inference=a, beta_inference=b, alpha_evaluator=a, beta_evaluator=b)
+    (p,) = collusion_curve(pool, params, inference=network.inference, evaluators=network.evaluators,
+                           slots=point.slots, committee=point.committee, fractions=[point.fraction],
+                           rounds=network.rounds, seed=network.seed)
+    return {**asdict(point), "colluders": p.colluders, "partner_gain": p.partner_gain, "partner_ci": p.partner_ci,
+            "worst_honest_loss": p.worst_honest_loss, "majority_analytical": p.majority_analytical}
+
+
+def check(network: Network, grid: Grid) -> list[Point]:
+    """Every point, after the checks a worker would fail on, so a bad grid fails before any work."""
+    points = grid.points()
+    for point in points:
+        if point.committee > network.evaluators:
+            raise PopulationError(f"K={point.committee} exceeds the M={network.evaluators} evaluator nodes: "
+                                  "give K <= M")
+        if point.slots > network.inference:
+            raise PopulationError(f"n={point.slots} slots exceed the N={network.inference} inference nodes: "
+                                  "give n <= N")
+        with_aggregation(_pool(network.profile).default_params(1), point.aggregation)
+        if not 0.0 <= point.fraction < 1.0:
+            raise PopulationError(f"colluding fraction f={point.fraction} is outside [0, 1): give a share of the "
+                                  "evaluator nodes below 1, e.g. 0.2")
+    return points
+
+
+def read_rows(out: Path) -> dict[str, dict]:
+    """The rows already recorded in ``out``, by point key; a line cut by an interrupt is dropped."""
+    path = out / ROWS
+    rows: dict[str, dict] = {}
+    if not path.exists():
+        return rows
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        point = Point(**{k: row[k] for k in Point.__dataclass_fields__})
+        rows[point.key] = row
+    return rows
+
+
+def _append(out: Path, row: dict) -> None:
+    with open(out / ROWS, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+Progress = Callable[[int, int], None]
+
+
+def _local(network: Network, points: Sequence[Point], workers: int) -> Iterator[dict]:
+    if workers <= 1:
+        for point in points:
+            yield run_point(network, point)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as executor:
+        futures = [executor.submit(run_point, network, p) for p in points]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _on_ray(network: Network, points: Sequence[Point], address: str | None) -> Iterator[dict]:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    remote = ray.remote(run_point)
+    pending = [remote.remote(network, p) for p in points]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(done[0])
+
+
+def sweep(network: Network, grid: Grid, out: Path, *, workers: int | None = None, ray_address: str | None = None,
+          use_ray: bool = False, progress: Progress | None = None) -> list[dict]:
+    """Run the grid's missing points into ``out`` and return every row, in grid order.
+
+    ``workers``: local processes (default: every core). ``use_ray``: run on Ray instead, at ``ray_address``
+    (None: the Ray already initialised in this process, or a new local one)."""
+    points = check(network, grid)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = read_rows(out)
+    todo = [p for p in points if p.key not in rows]
+    done = len(points) - len(todo)
+    if progress:
+        progress(done, len(points))
+    results = _on_ray(network, todo, ray_address) if use_ray else _local(network, todo, workers or os.cpu_count()
+                                                                             or 1)
+    for row in results:
+        _append(out, row)
+        rows[Point(**{k: row[k] for k in Point.__dataclass_fields__}).key] = row
+        done += 1
+        if progress:
+            progress(done, len(points))
+    return [rows[p.key] for p in points]
