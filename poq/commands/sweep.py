@@ -91,7 +91,8 @@ def _guarantee_map(path: Path, rows: list[dict]) -> None:
     betas = sorted({r["beta"] for r in mine})
     fs = sorted({r["fraction"] for r in mine})
     ks = sorted({r["committee"] for r in mine})
-    fig, axes = plt.subplots(len(betas), len(rules), figsize=(4.5 * len(rules), 3.2 * len(betas)), squeeze=False)
+    fig, axes = plt.subplots(len(betas), len(rules), figsize=(4.5 * len(rules), 3.4 * len(betas)), squeeze=False,
+                             layout="constrained")
     top = max(0.02, max(r["partner_gain"] for r in mine))
     for i, beta in enumerate(betas):
         for j, rule in enumerate(rules):
