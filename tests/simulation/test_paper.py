@@ -42,3 +42,10 @@ def test_poq_paper_writes_the_file_and_says_where_a_row_is_missing(profile: Path
     assert "| cross-encoder | CE-DeBERTa: -0.04 | +0.03 | qwen-cross | not recorded |" in text
     assert "cannot be checked yet: the profile holds no `qwen-cross` scores" in text
     assert not out.with_name("cmp.md.tmp").exists()
+
+
+def test_the_packaged_comparison_is_what_poq_paper_computes_from_the_default_profile():
+    from oracle.simulation.record_pool import DEFAULT_PROFILE
+
+    recorded = (DEFAULT_PROFILE.parent / "paper_comparison.md").read_text()
+    assert recorded == side_by_side(DEFAULT_PROFILE), "re-run `poq paper` after re-recording the profile"
