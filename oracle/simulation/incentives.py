@@ -93,7 +93,7 @@ def _floor_break_even(honest: Plays, deviant: Plays) -> str:
 
     for floor in FLOORS:
         if floored(deviant, floor) <= floored(honest, floor):
-            return f"quality floor F >= {floor:.2f}"
+            return "none needed: it loses already" if floor == 0 else f"quality floor F >= {floor:.2f}"
     return "no floor up to 1.0"
 
 
