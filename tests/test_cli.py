@@ -10,7 +10,8 @@ import pytest
 from poq.main import build_parser
 
 SUBCOMMANDS = [["demo"], ["run"], ["devnet", "up"], ["devnet", "down"], ["node", "inference"],
-               ["node", "evaluator"], ["requester"], ["payouts"], ["eval"], ["simulate"], ["explorer"]]
+               ["node", "evaluator"], ["requester"], ["payouts"], ["eval"], ["simulate"], ["explorer"],
+               ["paper"], ["collusion"], ["incentives"], ["sweep"]]
 
 
 def test_every_command_is_listed():

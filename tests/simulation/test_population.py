@@ -41,7 +41,7 @@ def test_majority_probability_is_the_hypergeometric_tail():
 @pytest.mark.parametrize("rule", ["mean", "median"])
 def test_the_measured_majority_follows_the_analytical_draw_and_colluders_gain(profile: Path, rule: str):
     pool = load_pool(profile)
-    rounds = 3000
+    rounds = 2000
     points = collusion_curve(pool, with_aggregation(_params(pool, 3), rule), inference=4, evaluators=20, slots=3,
                              committee=3, fractions=[0.0, 0.1, 0.3, 0.5], rounds=rounds, seed=2)
     honest = points[0]
