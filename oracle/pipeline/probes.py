@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from oracle.protocol.task import Task
 
 PROBES_VERSION = "probes-v1"
+IDK = "I don't know."
 LEAD_WORDS = 60  # the first sentence of a source, cut to this many words (a run-on lead stays short)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -41,7 +42,7 @@ def lead_sentence(text: str) -> str:
 
 
 PROBES: tuple[Probe, ...] = (
-    Probe("idk", "the constant \"I don't know.\"", lambda task: "I don't know."),
+    Probe("idk", f"the constant {IDK!r}", lambda task: IDK),
     Probe("question", "the question repeated (QA only)", lambda task: task.question or None),
     Probe("lead", "the first sentence of the context or article", lambda task: lead_sentence(task.context)),
 )

@@ -28,11 +28,12 @@ The rules here are today's contract's; issue 15 adds the mechanisms.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from oracle.protocol.params import WAD, Aggregation, Params
 from oracle.simulation.adversary import AGGREGATIONS, Settlements
+from oracle.simulation.population import TOLERANCE
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.scenarios import (
     ConsensusCopier,
@@ -46,7 +47,6 @@ from oracle.simulation.stats import Plays, by_name
 
 FACTORS = (2, 4, 8)  # cost under-reporting: attests 1/2, 1/4, 1/8 of each measure
 FLOORS = tuple(i / 20 for i in range(21))
-TOLERANCE = 0.01  # a gain below this is noise for a protocol's purposes
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,19 @@ def check(settlements: Settlements, params: Params, devs: Sequence[Scenario] | N
     devs = list(devs) if devs is not None else deviations(settlements.pool)
     honest = Scenario()
     rows = []
+    kept: dict[tuple[str, Params], dict[str, Plays]] = {}
+
+    def plays(scenario: Scenario, p: Params) -> dict[str, Plays]:
+        """Plays settled once per (scenario, rule); settling them also keeps their stats for ``stats``."""
+        if (scenario.name, p) not in kept:
+            kept[scenario.name, p] = settlements.plays(scenario, p)
+        return kept[scenario.name, p]
+
+    # A quality floor replays the plays: settle those first, so reading their stats settles nothing again.
+    for probe_dev in (d for d in devs if isinstance(d, ProbeAnswer)):
+        for how in AGGREGATIONS:
+            plays(honest, params.with_(aggregation=how))
+            plays(probe_dev, params.with_(aggregation=how))
     for dev in devs:
         gainers = _gainers(dev)
         gains: dict[Aggregation, tuple[float, float]] = {}
@@ -115,12 +128,12 @@ def check(settlements: Settlements, params: Params, devs: Sequence[Scenario] | N
         for how in AGGREGATIONS:
             gain, ci = gains[how]
             pays = gain - ci > TOLERANCE
-            lever, even = _lever(settlements, params.with_(aggregation=how), dev, gains, pays)
+            lever, even = _lever(plays, params.with_(aggregation=how), dev, gains, pays)
             rows.append(Incentive(dev.name, dev.description, gainers, how.name.lower(), gain, ci, lever, even))
     return rows
 
 
-def _lever(settlements: Settlements, params: Params, dev: Scenario,
+def _lever(plays: Callable[[Scenario, Params], dict[str, Plays]], params: Params, dev: Scenario,
            gains: dict[Aggregation, tuple[float, float]], pays: bool) -> tuple[str, str]:
     gain, _ = gains[params.aggregation]
     if isinstance(dev, UnderReportedCost):
@@ -128,8 +141,8 @@ def _lever(settlements: Settlements, params: Params, dev: Scenario,
                 f"audit probability x penalty >= {max(gain, 0.0):.3f} (in round rewards)")
     if isinstance(dev, ProbeAnswer):
         node = dev.adversaries[0]
-        honest = settlements.plays(Scenario(), params)[node]
-        deviant = settlements.plays(dev, params)[node]
+        honest = plays(Scenario(), params)[node]
+        deviant = plays(dev, params)[node]
         return "a quality floor (none in today's contract)", _floor_break_even(honest, deviant)
     if isinstance(dev, NeverReveals):
         return "the slash", "already loses: the slash only adds to the lost reward" if gain <= 0 else \

@@ -25,7 +25,7 @@ from typing import Any
 
 from oracle.errors import UsageError
 from oracle.pipeline.cost_profile import cost_reference
-from oracle.pipeline.probes import PROBES_VERSION
+from oracle.pipeline.probes import IDK, PROBES_VERSION
 from oracle.pipeline.records import EvaluatorCost, ProbeRecord, ProfileRecord, read_probes
 from oracle.protocol.params import MAX_SLOTS, WAD, CostModel, Params, to_wad
 from oracle.protocol.reward import Cost
@@ -247,7 +247,7 @@ PROBE_LATENCY_MS = 1
 PROBE_MEMORY_MB = 1
 # The text a probe entry reveals in a simulated round where the text is the same for every task; for
 # the others (the question, the lead sentence) the profile keeps no text, so a label stands in.
-PROBE_TEXT = {"idk": "I don't know."}
+PROBE_TEXT = {"idk": IDK}
 
 
 def _probe_entry(probe: ProbeRecord, where: str) -> Entry:

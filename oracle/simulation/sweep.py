@@ -121,9 +121,9 @@ def read_rows(out: Path) -> dict[str, dict]:
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
+            point = Point(**{k: row[k] for k in Point.__dataclass_fields__})
+        except (json.JSONDecodeError, KeyError, TypeError):  # cut by an interrupt, or not a row of ours
             continue
-        point = Point(**{k: row[k] for k in Point.__dataclass_fields__})
         rows[point.key] = row
     return rows
 

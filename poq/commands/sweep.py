@@ -72,8 +72,10 @@ def run(args: argparse.Namespace) -> int:
         w.writerows(rows)
     tmp.replace(args.out / "sweep.csv")
     _guarantee_map(args.out / "guarantee_map.png", rows)
-    safe = sum(r["partner_gain"] - r["partner_ci"] <= 0.01 for r in rows)
-    console.print(f"{len(rows)} points, {safe} safe (partner's gain within 0.01 at 95%); written: "
+    from oracle.simulation.population import TOLERANCE
+
+    safe = sum(r["partner_gain"] - r["partner_ci"] <= TOLERANCE for r in rows)
+    console.print(f"{len(rows)} points, {safe} safe (partner's gain within {TOLERANCE} at 95%); written: "
                   f"{args.out / 'sweep.csv'}, {args.out / 'guarantee_map.png'}")
     return 0
 
@@ -84,6 +86,8 @@ def _guarantee_map(path: Path, rows: list[dict]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+
+    from oracle.simulation.population import TOLERANCE
 
     alpha, slots = rows[0]["alpha"], rows[0]["slots"]
     mine = [r for r in rows if r["alpha"] == alpha and r["slots"] == slots]
@@ -103,7 +107,7 @@ def _guarantee_map(path: Path, rows: list[dict]) -> None:
                 grid[ks.index(k), fs.index(f)] = r["partner_gain"]
             image = ax.imshow(grid, origin="lower", aspect="auto", cmap="RdYlGn_r", vmin=0, vmax=top)
             for (k, f), r in by.items():
-                safe = r["partner_gain"] - r["partner_ci"] <= 0.01
+                safe = r["partner_gain"] - r["partner_ci"] <= TOLERANCE
                 ax.text(fs.index(f), ks.index(k), f"{r['partner_gain']:.2f}" + ("" if safe else "*"),
                         ha="center", va="center", fontsize=7)
             ax.set_xticks(range(len(fs)), [f"{f:g}" for f in fs])

@@ -61,3 +61,16 @@ def test_poq_incentives_writes_the_table_and_the_plot(profile: Path, tmp_path: P
     assert {r["deviation"] for r in rows} >= {"cost-underreport-x2", "lazy-node", "copying-evaluator"}
     assert {r["rule"] for r in rows} == {"mean", "median"} and all(r["pays"] in ("True", "False") for r in rows)
     assert (out / "incentives.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_deviation_is_settled_once_per_rule(profile: Path):
+    # The quality floor of the lazy and copying nodes replays their plays; it must not settle them again
+    # (it did: 8 extra settlements on this profile).
+    pool = load_pool(profile)
+    backend = ReferenceBackend()
+    settled = []
+    real = backend.run
+    backend.run = lambda rounds, params, progress=None: settled.append(params) or real(rounds, params, progress)
+    check(Settlements(pool, draw_rounds(pool, SimulationConfig(rounds=50, slots=3)), 0, backend),
+          pool.default_params(3))
+    assert len(settled) == 2 * (1 + len(deviations(pool)))  # honest and every deviation, under mean and median

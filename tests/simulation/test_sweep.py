@@ -39,13 +39,14 @@ def test_an_interrupted_sweep_resumes_with_the_missing_points_only(profile: Path
     out = tmp_path / "sweep"
     first = sweep(_network(profile), Grid((1.0,), (0.1,), (3,), (3,), ("mean",), (0.0, 0.3)), out, workers=1)
     with open(out / ROWS, "a") as fh:
+        fh.write('{"note": "not a row"}\n')  # JSON, but not a row of this sweep
         fh.write('{"alpha": 1.0, "beta"')  # a line cut by an interrupt
     seen = []
     rows = sweep(_network(profile), GRID, out, workers=1, progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (2, 8) and seen[-1] == (8, 8)  # two points were recorded, six were run
     assert [r for r in rows if r["beta"] == 0.1 and r["aggregation"] == "mean"] == first
     lines = (out / ROWS).read_text().splitlines()
-    assert sum(1 for line in lines if line.startswith("{") and line.endswith("}")) == 8
+    assert sum(1 for line in lines if line.startswith('{"') and '"fraction"' in line and line.endswith("}")) == 8
 
 
 @pytest.mark.parametrize(("grid", "message"), [
