@@ -218,6 +218,24 @@ def output_dir(text: str) -> Path:
     return path
 
 
+def profile_option(parser: argparse.ArgumentParser) -> None:
+    """``--profile``: the recorded profile a simulation command draws from (``None``: the packaged default)."""
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="records.jsonl of `poq eval` (default: oracle/profiles/default/records.jsonl)")
+
+
+def profile_pool(args: argparse.Namespace, evaluators: tuple[str, ...] | None = None):
+    """The ``ProfilePool`` of ``--profile`` (the packaged default when not given), loaded once per command."""
+    from oracle.simulation.record_pool import DEFAULT_PROFILE, load_pool
+
+    return load_pool(args.profile or DEFAULT_PROFILE, evaluators)
+
+
+def out_option(parser: argparse.ArgumentParser, default: Path) -> None:
+    """``--out``: the folder a command writes its files into (created if missing)."""
+    parser.add_argument("--out", type=output_dir, default=default, help=f"output folder (default {default})")
+
+
 def existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():

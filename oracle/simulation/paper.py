@@ -219,8 +219,8 @@ def _ordinal(n: int) -> str:
 
 def side_by_side(profile: Path, rounds: int = 5_000, seed: int = 0) -> str:
     """The whole comparison as Markdown: correlations, quality and latency, rewards, and the verdicts."""
+    pool = load_pool(profile)  # first: it names a missing or bad profile and the fix
     records = list(read_profile(profile))
-    pool = load_pool(profile)
     rewards = honest_rewards(pool, rounds, seed)
     rows = model_rows(records)
     ground_truth = f"(`{GROUND_TRUTH}` in the Monte Carlo)"

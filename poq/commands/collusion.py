@@ -15,10 +15,10 @@ collusion.png to --out.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
-from poq.options import csv_floats, csv_ints, int_range, names, output_dir
+from poq.options import csv_floats, csv_ints, int_range, names, out_option, profile_option, profile_pool
+from poq.outputs import save_figure, write_csv
 
 DEFAULT_OUT = Path("runs/collusion")
 DEFAULT_FRACTIONS = "0,0.1,0.2,0.3,0.4,0.5"
@@ -27,8 +27,7 @@ DEFAULT_FRACTIONS = "0,0.1,0.2,0.3,0.4,0.5"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collusion", help="collusion curves: a colluding evaluator group's gain against its share",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--profile", type=Path, default=None,
-                   help="records.jsonl of `poq eval` (default: oracle/profiles/default/records.jsonl)")
+    profile_option(p)
     p.add_argument("--inference", type=int_range(1, 10_000), default=6, help="inference nodes, N (default 6)")
     p.add_argument("--evaluators", type=int_range(1, 10_000), default=30, help="evaluator nodes, M (default 30)")
     p.add_argument("--slots", type=int_range(1, 64), default=5, help="inference slots per round, n (default 5)")
@@ -40,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="aggregation rules (default mean,median)")
     p.add_argument("--rounds", type=int_range(1, 100_000), default=2_000, help="rounds per point (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws and of who colludes (default 0)")
-    p.add_argument("--out", type=output_dir, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    out_option(p, DEFAULT_OUT)
     p.set_defaults(func=run)
 
 
@@ -50,11 +49,10 @@ def run(args: argparse.Namespace) -> int:
 
     from oracle.errors import UsageError
     from oracle.simulation.population import breakdown_fraction, collusion_curve, with_aggregation
-    from oracle.simulation.record_pool import DEFAULT_PROFILE, load_pool
     from poq.options import console as wide_console
 
     console = wide_console()
-    pool = load_pool(args.profile or DEFAULT_PROFILE)
+    pool = profile_pool(args)
     fractions, committees, rules = args.fractions, args.committees, args.rules
     params = pool.default_params(args.slots)
     curves = {}
@@ -83,13 +81,8 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     fields = ["aggregation", "committee", "fraction", "colluders", "partner_gain", "partner_ci",
               "worst_honest_loss", "majority_measured", "majority_analytical"]
-    tmp = args.out / "collusion.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(fields)
-        for points in curves.values():
-            w.writerows([getattr(p, name) for name in fields] for p in points)
-    tmp.replace(args.out / "collusion.csv")
+    write_csv(args.out / "collusion.csv", fields,
+              ({name: getattr(p, name) for name in fields} for points in curves.values() for p in points))
     _plot(args.out / "collusion.png", curves)
     console.print(f"written: {args.out / 'collusion.csv'}, {args.out / 'collusion.png'}")
     return 0
@@ -121,7 +114,4 @@ def _plot(path: Path, curves: dict) -> None:
         twin.set_ylim(0, 1)
         ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, dpi=120)

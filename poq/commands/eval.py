@@ -19,7 +19,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from poq.options import check_evaluator, check_model, csv_ints, existing_file, names, output_dir, positive_int
+from poq.options import (
+    check_evaluator,
+    check_model,
+    csv_ints,
+    existing_file,
+    names,
+    out_option,
+    positive_int,
+)
 
 DEFAULT_OUT = Path("eval-out")
 SOURCES = ("builtin", "squad", "cnn_dailymail")
@@ -48,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--evaluators", type=names(check=check_evaluator, what="evaluators"),
                    default=",".join(DEFAULT_EVALUATORS),
                    help=f"comma-separated evaluator names (default {','.join(DEFAULT_EVALUATORS)})")
-    p.add_argument("--out", type=output_dir, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    out_option(p, DEFAULT_OUT)
     p.add_argument("--max-new-tokens", type=positive_int, default=None,
                    help="output budget per answer, 1 or more (default: 32 for QA, 96 for summaries)")
     p.add_argument("--chunk-size", type=positive_int, default=8,

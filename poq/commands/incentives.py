@@ -13,11 +13,11 @@ incentives.csv and incentives.png to --out.
 from __future__ import annotations
 
 import argparse
-import csv
 from dataclasses import asdict
 from pathlib import Path
 
-from poq.options import int_range, output_dir
+from poq.options import int_range, out_option, profile_option, profile_pool
+from poq.outputs import save_figure, write_csv
 
 DEFAULT_OUT = Path("runs/incentives")
 
@@ -25,13 +25,12 @@ DEFAULT_OUT = Path("runs/incentives")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("incentives", help="which deviations pay under today's contract, and what would stop them",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--profile", type=Path, default=None,
-                   help="records.jsonl of `poq eval` (default: oracle/profiles/default/records.jsonl)")
+    profile_option(p)
     p.add_argument("--rounds", type=int_range(1, 100_000), default=5_000, help="rounds (default 5000)")
     p.add_argument("--slots", type=int_range(1, 64), default=5, help="inference slots per round, n (default 5)")
     p.add_argument("--committee", type=int_range(1, 16), default=3, help="evaluators per round, K (default 3)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    p.add_argument("--out", type=output_dir, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    out_option(p, DEFAULT_OUT)
     p.set_defaults(func=run)
 
 
@@ -41,12 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from oracle.simulation.adversary import Settlements
     from oracle.simulation.engine import SimulationConfig, draw_rounds
     from oracle.simulation.incentives import check
-    from oracle.simulation.record_pool import DEFAULT_PROFILE, load_pool
     from oracle.simulation.reference_backend import ReferenceBackend
     from poq.options import console as wide_console
 
     console = wide_console()
-    pool = load_pool(args.profile or DEFAULT_PROFILE)
+    pool = profile_pool(args)
     for note in pool.notes:
         console.print(f"  note: {note}")
     params = pool.default_params(args.slots)
@@ -62,12 +60,8 @@ def run(args: argparse.Namespace) -> int:
                       "[red]yes[/red]" if r.pays else "no", r.lever, r.break_even)
     console.print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    tmp = args.out / "incentives.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=[*asdict(rows[0]), "pays"])
-        w.writeheader()
-        w.writerows({**asdict(r), "gainers": " ".join(r.gainers), "pays": r.pays} for r in rows)
-    tmp.replace(args.out / "incentives.csv")
+    write_csv(args.out / "incentives.csv", [*asdict(rows[0]), "pays"],
+              ({**asdict(r), "gainers": " ".join(r.gainers), "pays": r.pays} for r in rows))
     _plot(args.out / "incentives.png", rows)
     console.print(f"written: {args.out / 'incentives.csv'}, {args.out / 'incentives.png'}")
     return 0
@@ -94,7 +88,4 @@ def _plot(path: Path, rows) -> None:
     ax.set_title("Which deviations pay under today's contract")
     ax.legend()
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, dpi=120)

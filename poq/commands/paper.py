@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from poq.options import existing_file
+from poq.options import profile_option
+from poq.outputs import write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("paper", help="the paper's figures beside this project's, from a recorded profile",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--profile", type=existing_file, default=None,
-                   help="records.jsonl of `poq eval` (default: oracle/profiles/default/records.jsonl)")
+    profile_option(p)
     p.add_argument("--out", type=Path, default=None,
                    help="Markdown file to write (default: paper_comparison.md beside the profile)")
     p.set_defaults(func=run)
@@ -36,9 +36,7 @@ def run(args: argparse.Namespace) -> int:
     profile = args.profile or DEFAULT_PROFILE
     out = args.out or profile.parent / "paper_comparison.md"
     text = side_by_side(profile)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    write_text(out, text)
     console = wide_console()
     console.print(Markdown(text))
     console.print(f"written: {out}")

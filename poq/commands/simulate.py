@@ -19,7 +19,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from oracle.protocol.params import MAX_COMMITTEE, MAX_SLOTS, UINT64_MAX
-from poq.options import csv_ints, fraction, int_range, names, output_dir, rpc_url
+from poq.options import (
+    csv_ints,
+    fraction,
+    int_range,
+    names,
+    out_option,
+    profile_option,
+    profile_pool,
+    rpc_url,
+)
 
 DEFAULT_OUT = Path("runs/simulate")
 BETA_SWEEP = tuple(round(0.1 * k, 1) for k in range(11))
@@ -54,8 +63,7 @@ def _rounds(text: str) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="Monte Carlo of PoQ rounds drawn from a recorded profile",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--profile", type=Path, default=None,
-                   help="records.jsonl of `poq eval` (default: oracle/profiles/default/records.jsonl)")
+    profile_option(p)
     p.add_argument("--rounds", type=_rounds, default=5_000,
                    help="rounds to simulate, 1 to 100,000 (default 5000, as the paper)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
@@ -80,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="honest (default), an adversary scenario's name, or all (prints the adversary report)")
     p.add_argument("--beta-sweep", action="store_true",
                    help="also run beta = 0, 0.1, ..., 1 (both roles) and plot average reward against it")
-    p.add_argument("--out", type=output_dir, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    out_option(p, DEFAULT_OUT)
     p.set_defaults(func=run)
 
 
@@ -176,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     from oracle.simulation import results as report
     from oracle.simulation.adversary import compare
     from oracle.simulation.engine import SimulationConfig, draw_rounds
-    from oracle.simulation.record_pool import DEFAULT_PROFILE, ProfileError, load_pool
+    from oracle.simulation.record_pool import ProfileError
     from oracle.simulation.scenarios import scenarios
     from oracle.simulation.stats import summarise
     from poq.options import console as wide_console
@@ -186,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     check_rpc(args)
     try:
-        pool = load_pool(args.profile or DEFAULT_PROFILE, tuple(args.evaluators) if args.evaluators else None)
+        pool = profile_pool(args, tuple(args.evaluators) if args.evaluators else None)
         config = SimulationConfig(args.rounds, args.slots, args.committee, args.seed)
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("drawing rounds", total=args.rounds)

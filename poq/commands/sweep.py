@@ -14,10 +14,10 @@ within 0.01 with 95% confidence) are written at the end.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
-from poq.options import csv_floats, csv_ints, int_range, names, output_dir
+from poq.options import csv_floats, csv_ints, int_range, names, out_option, profile_option
+from poq.outputs import save_figure, write_csv
 
 DEFAULT_OUT = Path("runs/sweep")
 
@@ -25,8 +25,7 @@ DEFAULT_OUT = Path("runs/sweep")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="a parameter grid over the network model, on local cores or Ray",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--profile", type=Path, default=None,
-                   help="records.jsonl of `poq eval` (default: oracle/profiles/default/records.jsonl)")
+    profile_option(p)
     p.add_argument("--alpha", type=csv_floats(0, 1, "alpha"), default=[1.0], help="alpha values (default 1)")
     p.add_argument("--beta", type=csv_floats(0, 1, "beta"), default=[0.1, 0.3, 0.5],
                    help="beta values (default 0.1,0.3,0.5)")
@@ -44,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int_range(1, 1024), default=None, help="local processes (default: every core)")
     p.add_argument("--ray", default=None, metavar="ADDRESS",
                    help="run the points on the Ray cluster at ADDRESS (e.g. ray://head:10001), or 'local'")
-    p.add_argument("--out", type=output_dir, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    out_option(p, DEFAULT_OUT)
     p.set_defaults(func=run)
 
 
@@ -65,12 +64,7 @@ def run(args: argparse.Namespace) -> int:
         rows = sweep(network, grid, args.out, workers=args.workers, use_ray=args.ray is not None,
                      ray_address=None if args.ray in (None, "local") else args.ray,
                      progress=lambda done, total: bar.update(task, completed=done, total=total))
-    tmp = args.out / "sweep.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(args.out / "sweep.csv")
+    write_csv(args.out / "sweep.csv", list(rows[0]), rows)
     _guarantee_map(args.out / "guarantee_map.png", rows)
     from oracle.simulation.population import TOLERANCE
 
@@ -117,7 +111,4 @@ def _guarantee_map(path: Path, rows: list[dict]) -> None:
             ax.set_title(f"{rule}, beta={beta:g}", fontsize=9)
     fig.colorbar(image, ax=axes, label="partner's gain (* : beyond 0.01 at 95%)")
     fig.suptitle(f"guarantee map: alpha={alpha:g}, n={slots}")
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path, dpi=110, bbox_inches="tight")
