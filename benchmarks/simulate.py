@@ -8,7 +8,7 @@ same way (batched ``eth_sendTransaction``, explicit nonces, one ``evm_mine``
 per block of the same size), median of --repeat runs. Reports the
 simulation's transactions per second as a fraction of that raw rate.
 
-    .venv/bin/python benchmarks/simulate.py [--profile PATH] [--rounds 5000]
+    .venv/bin/python benchmarks/simulate.py [--profile PATH] [--rounds 5000] [--reference-only]
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--committee", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference-only", action="store_true", help="time the reference backend only")
     args = parser.parse_args()
 
     pool = load_pool(args.profile)
@@ -71,6 +72,10 @@ def main() -> None:
         rounds = sim_rounds(pool, draw_rounds(pool, config), Scenario(), args.seed)
         ReferenceBackend().run(rounds, params)
         reference.append(time.perf_counter() - start)
+    if args.reference_only:
+        print(json.dumps({"rounds": args.rounds, "reference_s_median": statistics.median(reference),
+                          "reference_runs_s": reference}, indent=2))
+        return
 
     backend = AnvilBackend()
     start = time.perf_counter()

@@ -6,7 +6,8 @@ the aggregation rule and the colluding fraction f; it plays the population of
 over the honest network, the worst honest loss and the analytical majority
 probability. Points are independent and seeded alike, so a point's row is the
 same wherever it runs: in this process, in a local process pool, or on a Ray
-worker. Rows are appended to ``sweep.jsonl`` as they finish (flushed and
+worker, alone or in a curve. Points that differ only in f run as one curve,
+which settles the honest network once for all of them. Rows are appended to ``sweep.jsonl`` as they finish (flushed and
 fsynced), so an interrupted sweep resumes with the points it lacks; the CSV
 and the heatmaps (guarantee maps) are written from it at the end.
 """
@@ -82,17 +83,31 @@ def _pool(path: str) -> ProfilePool:
     return _POOLS[path]
 
 
-def run_point(network: Network, point: Point) -> dict:
-    """One point's row: the point, and what the colluders' partner gained there."""
+def run_curve(network: Network, points: Sequence[Point]) -> list[dict]:
+    """The rows of points that differ only in their colluding fraction: one curve, one honest baseline.
+
+    A point's row is the same whichever curve it is played in, since each fraction is compared with the
+    same honest rounds (``collusion_curve``); playing a curve's fractions together settles the honest
+    network once instead of once per point."""
+    first = points[0]
     pool = _pool(network.profile)
-    a, b = round(point.alpha * WAD), round(point.beta * WAD)
-    params = with_aggregation(pool.default_params(point.slots), point.aggregation).with_(
+    a, b = round(first.alpha * WAD), round(first.beta * WAD)
+    params = with_aggregation(pool.default_params(first.slots), first.aggregation).with_(
         alpha_inference=a, beta_inference=b, alpha_evaluator=a, beta_evaluator=b)
-    (p,) = collusion_curve(pool, params, inference=network.inference, evaluators=network.evaluators,
-                           slots=point.slots, committee=point.committee, fractions=[point.fraction],
-                           rounds=network.rounds, seed=network.seed)
-    return {**asdict(point), "colluders": p.colluders, "partner_gain": p.partner_gain, "partner_ci": p.partner_ci,
-            "worst_honest_loss": p.worst_honest_loss, "majority_analytical": p.majority_analytical}
+    curve = collusion_curve(pool, params, inference=network.inference, evaluators=network.evaluators,
+                            slots=first.slots, committee=first.committee, fractions=[p.fraction for p in points],
+                            rounds=network.rounds, seed=network.seed)
+    return [{**asdict(point), "colluders": c.colluders, "partner_gain": c.partner_gain, "partner_ci": c.partner_ci,
+             "worst_honest_loss": c.worst_honest_loss, "majority_analytical": c.majority_analytical}
+            for point, c in zip(points, curve, strict=True)]
+
+
+def curves(points: Sequence[Point]) -> list[list[Point]]:
+    """The points grouped into curves: same alpha, beta, K, n and rule; fractions in the order given."""
+    grouped: dict[tuple, list[Point]] = {}
+    for p in points:
+        grouped.setdefault((p.alpha, p.beta, p.committee, p.slots, p.aggregation), []).append(p)
+    return list(grouped.values())
 
 
 def check(network: Network, grid: Grid) -> list[Point]:
@@ -138,24 +153,24 @@ def _append(out: Path, row: dict) -> None:
 Progress = Callable[[int, int], None]
 
 
-def _local(network: Network, points: Sequence[Point], workers: int) -> Iterator[dict]:
+def _local(network: Network, groups: Sequence[Sequence[Point]], workers: int) -> Iterator[list[dict]]:
     if workers <= 1:
-        for point in points:
-            yield run_point(network, point)
+        for group in groups:
+            yield run_curve(network, group)
         return
     with ProcessPoolExecutor(max_workers=workers) as executor:
-        futures = [executor.submit(run_point, network, p) for p in points]
+        futures = [executor.submit(run_curve, network, g) for g in groups]
         for future in as_completed(futures):
             yield future.result()
 
 
-def _on_ray(network: Network, points: Sequence[Point], address: str | None) -> Iterator[dict]:
+def _on_ray(network: Network, groups: Sequence[Sequence[Point]], address: str | None) -> Iterator[list[dict]]:
     import ray
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(run_point)
-    pending = [remote.remote(network, p) for p in points]
+    remote = ray.remote(run_curve)
+    pending = [remote.remote(network, g) for g in groups]
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         yield ray.get(done[0])
@@ -174,12 +189,14 @@ def sweep(network: Network, grid: Grid, out: Path, *, workers: int | None = None
     done = len(points) - len(todo)
     if progress:
         progress(done, len(points))
-    results = _on_ray(network, todo, ray_address) if use_ray else _local(network, todo, workers or os.cpu_count()
-                                                                             or 1)
-    for row in results:
-        _append(out, row)
-        rows[Point(**{k: row[k] for k in Point.__dataclass_fields__}).key] = row
-        done += 1
+    groups = curves(todo)
+    results = (_on_ray(network, groups, ray_address) if use_ray
+               else _local(network, groups, workers or os.cpu_count() or 1))
+    for curve_rows in results:
+        for row in curve_rows:
+            _append(out, row)
+            rows[Point(**{k: row[k] for k in Point.__dataclass_fields__}).key] = row
+        done += len(curve_rows)
         if progress:
             progress(done, len(points))
     return [rows[p.key] for p in points]

@@ -35,6 +35,14 @@ def test_a_sweep_on_a_local_ray_of_two_workers_equals_the_sweep_run_here_row_for
     assert all(gains[b, a, 0.3] > 0.0 for b in (0.1, 0.5) for a in ("mean", "median"))
 
 
+def test_a_point_played_alone_has_the_row_it_has_in_its_curve(profile: Path, tmp_path: Path):
+    whole = sweep(_network(profile), GRID, tmp_path / "whole", workers=1)
+    for k, row in enumerate(whole):
+        alone = Grid((row["alpha"],), (row["beta"],), (row["committee"],), (row["slots"],), (row["aggregation"],),
+                     (row["fraction"],))
+        assert sweep(_network(profile), alone, tmp_path / f"alone-{k}", workers=1) == [row]
+
+
 def test_an_interrupted_sweep_resumes_with_the_missing_points_only(profile: Path, tmp_path: Path):
     out = tmp_path / "sweep"
     first = sweep(_network(profile), Grid((1.0,), (0.1,), (3,), (3,), ("mean",), (0.0, 0.3)), out, workers=1)
