@@ -49,3 +49,23 @@ def test_the_packaged_comparison_is_what_poq_paper_computes_from_the_default_pro
 
     recorded = (DEFAULT_PROFILE.parent / "paper_comparison.md").read_text()
     assert recorded == side_by_side(DEFAULT_PROFILE), "re-run `poq paper` after re-recording the profile"
+
+
+def test_every_figure_of_the_readme_paper_table_is_one_poq_paper_computed():
+    """README.md summarises the packaged comparison by hand: each of its figures must stand in that file
+    (at the README's precision), so the README cannot drift from what ``poq paper`` computes."""
+    import re
+
+    from oracle.chain.toolchain import ROOT
+    from oracle.simulation.record_pool import DEFAULT_PROFILE
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### The paper side by side (`poq paper`)", 1)[1].split("\n\n", 2)[1]
+    ours = [row.split(" | ")[2] for row in table.splitlines()[2:]]  # the "this project" column
+    computed = (DEFAULT_PROFILE.parent / "paper_comparison.md").read_text()
+    numbers = [float(x) for x in re.findall(r"\d+\.\d+", computed)]
+    figures = [x for cell in ours for x in re.findall(r"(?<![\w.-])\d+\.\d+", cell)]
+    assert len(figures) >= 6, ours
+    for figure in figures:
+        places = len(figure.split(".")[1])
+        assert any(round(n, places) == float(figure) for n in numbers), f"README's {figure} is not in the comparison"
