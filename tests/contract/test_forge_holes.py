@@ -1,8 +1,8 @@
 """The seven holes of issue 10, proven closed: forge runs tests/forge/holes/ and every hole test
 passes against the v2 contract and fails against the contract of dff63f8.
 
-tests/forge/holes/Holes.t.sol writes each attack once against an adapter interface
-(``IRounds``) and instantiates it twice: ``HolesV2Test`` over contracts/PoQ.sol, where
+tests/forge/holes/Holes.t.sol writes each attack once against an adapter
+(``RoundsBase``) and instantiates it twice: ``HolesV2Test`` over contracts/PoQ.sol, where
 every test must pass, and ``HolesV1Test`` over tests/forge/vendor/poq-v1/PoQV1.sol (the old
 contract, unchanged but for its name), where every test must fail, and fail at the
 assertion that names its hole (a reason starting ``HOLE``), not at a setup step

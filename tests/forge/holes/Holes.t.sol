@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Cheats} from "../Vm.sol";
-import {IRounds} from "./IRounds.sol";
+import {RoundsBase} from "./RoundsBase.sol";
 import {V1Rounds} from "./V1Rounds.sol";
 import {V2Rounds} from "./V2Rounds.sol";
 import {Sorted} from "../Sorted.sol";
@@ -17,7 +17,7 @@ library Console {
     }
 }
 
-/// @title The seven holes of issue 10, each as an attack, written once against `IRounds`
+/// @title The seven holes of issue 10, each as an attack, written once against the adapter `RoundsBase`
 /// @notice `HolesV2Test` runs every test against contracts/PoQ.sol, where each must pass;
 ///         `HolesV1Test` runs the same tests against the contract of dff63f8, where each must fail,
 ///         and fail at the assertion that names its hole (a message starting "HOLE"): that is the
@@ -26,7 +26,7 @@ library Console {
 ///         (tests/contract/test_forge_holes.py checks the reasons).
 /// @dev Deterministic: every salt, prevrandao and choice comes from `_rand` over a fixed seed.
 abstract contract Holes is Cheats {
-    IRounds internal rounds;
+    RoundsBase internal rounds;
 
     uint256 internal constant BUDGET = 1 ether;
     uint64 internal constant SCORE = 0.6e18;
@@ -43,7 +43,7 @@ abstract contract Holes is Cheats {
     uint256 internal _height;
 
     /// @notice The adapter this instance runs against.
-    function _newRounds() internal virtual returns (IRounds);
+    function _newRounds() internal virtual returns (RoundsBase);
 
     function setUp() public {
         rounds = _newRounds();
@@ -139,6 +139,21 @@ abstract contract Holes is Cheats {
         }
     }
 
+    /// @dev The setting of holes 1, 4 and 6: two honest evaluators, a third one named `odd` and one
+    ///      inference node register; in the next block a round of one output and a committee of three
+    ///      opens, and the node's revealed output draws the committee.
+    function _committeeOfThree(string memory odd)
+        internal
+        returns (uint256 id, address[] memory honest, address third, address node)
+    {
+        honest = _nodes("evaluator", 2, true, 1 ether);
+        third = _node(odd, true, 1 ether);
+        node = _node("inference", false, 1 ether);
+        _nextBlock();
+        id = _open(1, 3, false);
+        _outputs(id, _one(node));
+    }
+
     function _one(address a) internal pure returns (address[] memory xs) {
         xs = new address[](1);
         xs[0] = a;
@@ -197,12 +212,7 @@ abstract contract Holes is Cheats {
     ///         commit closes with only its commitment, so it is the only scorer of the round (and
     ///         could zero every payout for a full refund to a requester it colludes with).
     function test_hole1_zeroScoreCommitsCannotCloseScoring() public {
-        address[] memory honest = _nodes("evaluator", 2, true, 1 ether);
-        address attacker = _node("attacker", true, 1 ether);
-        address[] memory inference = _nodes("inference", 1, false, 1 ether);
-        _nextBlock();
-        uint256 id = _open(1, 3, false);
-        _outputs(id, inference);
+        (uint256 id, address[] memory honest, address attacker,) = _committeeOfThree("attacker");
         assertEq(rounds.committee(id).length, 3, "setup: all three evaluators drawn");
 
         rounds.commitScoresRaw(attacker, id, bytes32(0));
@@ -368,12 +378,7 @@ abstract contract Holes is Cheats {
     /// @notice Attack: an evaluator slashed to zero stake stays in the set, keeps being drawn, and
     ///         can no longer be slashed (nothing left to take): free seats.
     function test_hole4_slashedEvaluatorIsNotDrawn() public {
-        address[] memory honest = _nodes("evaluator", 2, true, 1 ether);
-        address broke = _node("broke", true, 1 ether);
-        address node = _node("inference", false, 1 ether);
-        _nextBlock();
-        uint256 id = _open(1, 3, false);
-        _outputs(id, _one(node));
+        (uint256 id, address[] memory honest, address broke, address node) = _committeeOfThree("broke");
         assertEq(rounds.committee(id).length, 3, "setup: all three drawn");
         _commitScores(id, honest);
         _commitScores(id, _one(broke));
@@ -534,12 +539,7 @@ abstract contract Holes is Cheats {
     /// @notice Attack: a drawn member takes the seat and never commits: it loses nothing in v1, and
     ///         an attacker can keep honest evaluators off the committee at no cost.
     function test_hole6_absentMemberIsSlashed() public {
-        address[] memory present = _nodes("evaluator", 2, true, 1 ether);
-        address absent = _node("absent", true, 1 ether);
-        address node = _node("inference", false, 1 ether);
-        _nextBlock();
-        uint256 id = _open(1, 3, false);
-        _outputs(id, _one(node));
+        (uint256 id, address[] memory present, address absent,) = _committeeOfThree("absent");
         assertTrue(rounds.isMember(id, absent), "setup: the absent evaluator was drawn");
         _commitScores(id, present);
         _pastDeadline(id);
@@ -727,14 +727,14 @@ abstract contract Holes is Cheats {
 
 /// @notice The v2 contract (contracts/PoQ.sol): every test must pass.
 contract HolesV2Test is Holes {
-    function _newRounds() internal override returns (IRounds) {
+    function _newRounds() internal override returns (RoundsBase) {
         return new V2Rounds();
     }
 }
 
 /// @notice The contract of dff63f8: every test must fail, at its "HOLE" assertion.
 contract HolesV1Test is Holes {
-    function _newRounds() internal override returns (IRounds) {
+    function _newRounds() internal override returns (RoundsBase) {
         return new V1Rounds();
     }
 }

@@ -2,31 +2,22 @@
 pragma solidity 0.8.28;
 
 import {Vm, Cheats} from "../Vm.sol";
+import {IPoQCommon} from "../IPoQCommon.sol";
+import {Sorted} from "../Sorted.sol";
+import {PoQ} from "../../../contracts/PoQ.sol";
+import {RewardMath} from "../../../contracts/RewardMath.sol";
 import {ReentrantRequester} from "./ReentrantRequester.sol";
 
-/// @notice The calls PoQ v1 (dff63f8) and v2 share, ABI for ABI (`Role` and `Stage` are uint8 on the wire).
-interface IPoQCommon {
-    struct Cost {
-        uint64 latencyMs;
-        uint64 tokens;
-        uint64 memoryMb;
-    }
-
-    function register(uint8 role) external payable;
-    function addStake() external payable;
-    function requestExit() external;
-    function completeExit() external;
-    function advance(uint256 roundId) external;
-    function commitOutput(uint256 roundId, bytes32 commitment) external;
-    function revealOutput(uint256 roundId, string calldata output, Cost calldata cost, bytes32 salt) external;
-    function commitScores(uint256 roundId, bytes32 commitment) external;
-    function revealScores(uint256 roundId, uint64[] calldata scores, Cost calldata cost, bytes32 salt) external;
-    function withdraw() external;
-    function transferOwnership(address newOwner) external;
-    function renounceOwnership() external;
-    function balances(address account) external view returns (uint256);
-    function owner() external view returns (address);
-}
+// The properties, by number: each has its own violation record, kept by `PoQCampaign` and asserted
+// by `PoQInvariants` (file-level, so that both contracts name the same constants).
+uint8 constant SOLVENCY = 0;
+uint8 constant INFERENCE_SEATS = 1;
+uint8 constant COMMITTEE_SEATS = 2;
+uint8 constant SHARES = 3;
+uint8 constant LIVENESS = 4;
+uint8 constant ELIGIBILITY = 5;
+uint8 constant HOSTILE = 6;
+uint8 constant PROPERTIES = 7;
 
 /// @title PoQCampaign: the adversarial campaign's actors, actions and ghost state, written once
 /// @notice One handler drives one PoQ deployment on behalf of every actor: honest inference nodes,
@@ -48,49 +39,9 @@ abstract contract PoQCampaign is Cheats {
                                   STRUCTS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice A cost model, field for field both versions' `RewardMath.CostModel`.
-    struct CostModel {
-        uint64 wLatency;
-        uint64 wTokens;
-        uint64 wMemory;
-        uint64 refLatencyMs;
-        uint64 refTokens;
-        uint64 refMemoryMb;
-    }
-
-    /// @notice Every parameter either version has; an adapter maps it to its own `Params`.
-    struct ParamsInput {
-        uint64 alphaInference;
-        uint64 betaInference;
-        uint64 alphaEvaluator;
-        uint64 betaEvaluator;
-        uint64 inferenceShare;
-        uint96 minStake;
-        uint96 minBudget;
-        uint32 commitWindow;
-        uint32 revealWindow;
-        uint32 referenceWindow;
-        uint32 scoreCommitWindow;
-        uint32 scoreRevealWindow;
-        uint32 unbondingBlocks;
-        uint8 aggregation;
-        uint96 slashAmount;
-        CostModel inferenceCost;
-        CostModel evaluatorCost;
-    }
-
-    /// @notice What `openRound` is asked for (an adapter builds its own Task).
-    struct OpenArgs {
-        bytes32 taskHash;
-        uint8 slots;
-        uint8 committeeSize;
-        bytes32 referenceCommitment;
-        uint32 paramsVersion;
-    }
-
     /// @notice A round as the contract stores it, version-neutral.
     struct RoundView {
-        uint8 stage;
+        PoQ.Stage stage;
         bool expired;
         uint256 deadline;
         uint256 commits;
@@ -106,20 +57,6 @@ abstract contract PoQCampaign is Cheats {
         uint8 role;
         uint256 stake;
         bool exiting;
-    }
-
-    /// @notice One committee member's revealed scores and cost (ABI-identical to v2's `Scorecard`).
-    struct Card {
-        uint64[] scores;
-        IPoQCommon.Cost cost;
-    }
-
-    /// @notice The per-output data v2's `settle` takes (ABI-identical to v2's `Settlement`).
-    struct Lists {
-        address[] outputs;
-        address[] silent;
-        address[] committee;
-        Card[] cards;
     }
 
     /// @notice The campaign's record of one round.
@@ -154,7 +91,7 @@ abstract contract PoQCampaign is Cheats {
         bytes32 commitment;
         bytes32 salt;
         bytes32 outputSeed;
-        IPoQCommon.Cost cost;
+        RewardMath.Cost cost;
         uint64[] scores;
     }
 
@@ -175,27 +112,9 @@ abstract contract PoQCampaign is Cheats {
 
     uint256 internal constant WAD = 1e18;
 
-    uint8 internal constant ROLE_INFERENCE = 1;
-    uint8 internal constant ROLE_EVALUATOR = 2;
-
-    uint8 internal constant STAGE_NONE = 0;
-    uint8 internal constant STAGE_COMMIT = 1;
-    uint8 internal constant STAGE_REVEAL = 2;
-    uint8 internal constant STAGE_REFERENCE = 3;
-    uint8 internal constant STAGE_SCORE_COMMIT = 4;
-    uint8 internal constant STAGE_SCORE_REVEAL = 5;
-    uint8 internal constant STAGE_SETTLEABLE = 6;
-    uint8 internal constant STAGE_SETTLED = 7;
-
-    /// @notice The properties, by number: each has its own violation record (see `PoQInvariants`).
-    uint8 internal constant SOLVENCY = 0;
-    uint8 internal constant INFERENCE_SEATS = 1;
-    uint8 internal constant COMMITTEE_SEATS = 2;
-    uint8 internal constant SHARES = 3;
-    uint8 internal constant LIVENESS = 4;
-    uint8 internal constant ELIGIBILITY = 5;
-    uint8 internal constant HOSTILE = 6;
-    uint8 internal constant PROPERTIES = 7;
+    /// @notice Roles as uint8, so that invalid ones (0, 3) can be asked for too.
+    uint8 internal constant ROLE_INFERENCE = uint8(PoQ.Role.Inference);
+    uint8 internal constant ROLE_EVALUATOR = uint8(PoQ.Role.Evaluator);
 
     /// @notice Credit kinds in a settlement's events.
     uint8 internal constant PAID_INFERENCE = 0;
@@ -218,17 +137,6 @@ abstract contract PoQCampaign is Cheats {
     /// @notice Selected above the contract's bounds to reach its limits (v2: MAX_WINDOW, MAX_UNBONDING).
     uint32 internal constant TOO_LONG_WINDOW = 50_401;
     uint32 internal constant TOO_LONG_UNBONDING = 201_601;
-
-    bytes32 internal constant INFERENCE_PAID =
-        keccak256("InferencePaid(uint256,address,uint256,uint256,uint256,uint256)");
-    bytes32 internal constant EVALUATOR_PAID =
-        keccak256("EvaluatorPaid(uint256,address,uint256,uint256,uint256,uint256)");
-    bytes32 internal constant COMPENSATED_EVENT = keccak256("Compensated(uint256,address,uint256)");
-    bytes32 internal constant SLASHED_EVENT = keccak256("Slashed(uint256,address,uint256)");
-    bytes32 internal constant ROUND_SETTLED = keccak256("RoundSettled(uint256,uint256,uint256)");
-
-    /// @notice `WrongStage(uint256,uint8,uint8)`: the one revert an honest settle may meet (too early).
-    bytes4 internal constant WRONG_STAGE = bytes4(keccak256("WrongStage(uint256,uint8,uint8)"));
 
     /*//////////////////////////////////////////////////////////////
                                   STORAGE
@@ -253,7 +161,7 @@ abstract contract PoQCampaign is Cheats {
     mapping(address => bool) internal _isContractActor;
 
     /// @notice Parameter sets the campaign put in force, by version, and the current version.
-    mapping(uint32 => ParamsInput) internal _gParams;
+    mapping(uint32 => PoQ.Params) internal _gParams;
     uint32 public gVersion;
 
     /// @notice Block of each node's latest registration (0: not registered) and its role.
@@ -292,7 +200,7 @@ abstract contract PoQCampaign is Cheats {
     //////////////////////////////////////////////////////////////*/
 
     constructor() {
-        ParamsInput memory p = _initialParams();
+        PoQ.Params memory p = _initialParams();
         poq = _deploy(p);
         _gParams[1] = p;
         gVersion = 1;
@@ -357,9 +265,9 @@ abstract contract PoQCampaign is Cheats {
         evaluators.push(a);
         _accounts.push(a);
         uint256 amount = _gParams[gVersion].minStake * (1 + amountSeed % 40);
-        uint256 id = _pickRound(roundSeed, amountSeed % 2 == 0 ? STAGE_REVEAL : STAGE_REFERENCE);
+        uint256 id = _pickRound(roundSeed, amountSeed % 2 == 0 ? PoQ.Stage.Reveal : PoQ.Stage.Reference);
         RoundView memory r = _roundView(id);
-        if ((r.stage == STAGE_REVEAL || r.stage == STAGE_REFERENCE) && vm.getBlockNumber() <= r.deadline) {
+        if ((r.stage == PoQ.Stage.Reveal || r.stage == PoQ.Stage.Reference) && vm.getBlockNumber() <= r.deadline) {
             vm.roll(r.deadline + 1);
         }
         _doRegister(a, ROLE_EVALUATOR, amount);
@@ -424,7 +332,7 @@ abstract contract PoQCampaign is Cheats {
 
     /// @notice Anyone pushes a round past its passed deadlines.
     function advance(uint256 roundSeed, uint256 callerSeed) external {
-        uint256 id = _pickRound(roundSeed, STAGE_NONE);
+        uint256 id = _pickRound(roundSeed, PoQ.Stage.None);
         _call(_anyone(callerSeed), 0, abi.encodeCall(IPoQCommon.advance, (id)));
         _sync(id);
     }
@@ -437,7 +345,7 @@ abstract contract PoQCampaign is Cheats {
     ///         a non-owner tries too. Rounds in flight must keep the parameters they opened with.
     function setParams(uint256 seed, uint256 modeSeed) external {
         uint256 mode = modeSeed % 14;
-        ParamsInput memory p = _randomParams(seed);
+        PoQ.Params memory p = _randomParams(seed);
         address caller = address(this);
         if (mode == 4) caller = requesters[seed % requesters.length];
         else if (mode == 5) p.alphaInference = uint64(WAD + 1 + seed % 1000);
@@ -486,9 +394,12 @@ abstract contract PoQCampaign is Cheats {
     function openRound(uint256 requesterSeed, uint256 budgetSeed, uint256 shapeSeed, uint256 refSeed) external {
         if (gRounds >= MAX_ROUNDS || _unsettled.length >= MAX_IN_FLIGHT) return;
         address requester = requesters[requesterSeed % requesters.length];
-        ParamsInput storage p = _gParams[gVersion];
+        PoQ.Params storage p = _gParams[gVersion];
         uint256 budget = _budget(budgetSeed, p.minBudget);
-        OpenArgs memory o;
+        // The Task as v2 takes it (v1's adapter drops the parameter version).
+        PoQ.Task memory o;
+        o.uri = "data:,campaign task";
+        o.kind = "qa";
         o.slots = uint8(shapeSeed % 16 == 0 ? (shapeSeed >> 4) % 70 : 1 + (shapeSeed >> 4) % 6);
         uint256 setSize = _evaluatorSetSize();
         o.committeeSize = uint8(shapeSeed % 16 == 1 ? (shapeSeed >> 12) % 20 : 1 + (shapeSeed >> 12) % (setSize == 0 ? 1 : setSize));
@@ -515,23 +426,19 @@ abstract contract PoQCampaign is Cheats {
 
     /// @notice An inference node commits honestly to an output, a cost and a secret salt.
     function commitOutput(uint256 actorSeed, uint256 roundSeed, uint256 workSeed) external {
-        _commitOutput(_pickRound(roundSeed, STAGE_COMMIT), actorSeed, workSeed);
+        _commitOutput(_pickRound(roundSeed, PoQ.Stage.Commit), actorSeed, workSeed);
     }
 
     function _commitOutput(uint256 id, uint256 actorSeed, uint256 workSeed) internal {
-        address node = _pickFresh(_gOut[id], inference, actorSeed);
-        IPoQCommon.Cost memory c = _cost(workSeed);
+        address node = _pick(inference, _gOut[id], actorSeed, true);
+        RewardMath.Cost memory c = _cost(workSeed);
         bytes32 salt = keccak256(abi.encode("output salt", workSeed));
         bytes32 outSeed = keccak256(abi.encode("output", workSeed));
         bytes32 commitment = _outputCommitment(id, node, outSeed, c, salt);
-        (bool ok,) = _call(node, 0, abi.encodeCall(IPoQCommon.commitOutput, (id, commitment)));
+        (bool ok, GEntry storage e) = _commitOwn(id, node, commitment, salt, c, false);
         if (ok) {
-            GEntry storage e = _recordCommit(id, node, commitment, false);
-            e.opens = true;
             e.valid = true;
-            e.salt = salt;
             e.outputSeed = outSeed;
-            e.cost = c;
         }
         _sync(id);
     }
@@ -540,65 +447,31 @@ abstract contract PoQCampaign is Cheats {
     ///         (2), or garbage it can never open, a reveal it withholds (3); or tries to fill every
     ///         slot of the round with zero commitments before its real one (4).
     function commitOutputHostile(uint256 actorSeed, uint256 roundSeed, uint256 modeSeed) external {
-        uint256 id = _pickRound(roundSeed, STAGE_COMMIT);
+        uint256 id = _pickRound(roundSeed, PoQ.Stage.Commit);
         address node = inference[4 + actorSeed % 2];
         uint256 mode = modeSeed % 5;
         uint256 attempts = mode == 4 ? _gRounds[id].slots : 1;
         for (uint256 i; i < attempts; ++i) {
-            uint256 m = mode == 4 ? (i + 1 == attempts ? 3 : 0) : mode;
-            bytes32 commitment = _hostileCommitment(_gRounds[id].committers, _gOut[id], node, m, modeSeed >> 8);
-                (bool ok,) = _call(node, 0, abi.encodeCall(IPoQCommon.commitOutput, (id, commitment)));
-            if (ok) _recordCommit(id, node, commitment, false);
+            _commitHostile(id, node, mode == 4 ? (i + 1 == attempts ? 3 : 0) : mode, modeSeed >> 8, false);
         }
         _sync(id);
     }
 
     /// @notice A committer reveals its own preimage (a node that is never picked withholds its reveal).
     function revealOutput(uint256 actorSeed, uint256 roundSeed) external {
-        _revealOutput(_pickRound(roundSeed, STAGE_REVEAL), actorSeed);
-    }
-
-    function _revealOutput(uint256 id, uint256 actorSeed) internal {
-        address[] storage committers = _gRounds[id].committers;
-        if (committers.length == 0) return _touch(id, actorSeed);
-        address node = _pickUnrevealed(committers, _gOut[id], actorSeed);
-        GEntry storage e = _gOut[id][node];
-        (bool ok,) = _call(node, 0, _revealOutputData(id, e, 0));
-        if (ok) {
-            if (!e.opens || e.revealed) _violate(HOSTILE, string.concat("revealOutput accepted without a valid preimage from ", vm.toString(node)));
-            e.revealed = true;
-            _gRounds[id].revealed.push(node);
-        }
-        _sync(id);
+        _revealOwn(_pickRound(roundSeed, PoQ.Stage.Reveal), actorSeed, false);
     }
 
     /// @notice An attacker reveals another node's preimage as its own (mode 0), its own with a wrong
     ///         salt (1), or its own again: twice, or one it cannot open, or without committing (2).
     function revealOutputHostile(uint256 actorSeed, uint256 roundSeed, uint256 modeSeed) external {
-        uint256 id = _pickRound(roundSeed, STAGE_REVEAL);
-        address attacker = inference[4 + actorSeed % 2];
-        address[] storage committers = _gRounds[id].committers;
-        uint256 mode = modeSeed % 3;
-        GEntry storage mine = _gOut[id][attacker];
-        GEntry storage source = mine;
-        if (mode == 0 && committers.length != 0) source = _gOut[id][committers[(modeSeed >> 8) % committers.length]];
-        // Only the attacker's own openable, unrevealed preimage with the right salt may pass.
-        bool allowed = mode != 1 && _isSame(source, mine) && mine.opens && !mine.revealed;
-        (bool ok,) = _call(attacker, 0, _revealOutputData(id, source, mode == 1 ? 1 : 0));
-        if (ok) {
-            if (!allowed) _violate(HOSTILE, string.concat("revealOutput accepted a forged reveal (mode ", vm.toString(mode), ")"));
-            if (!mine.revealed) {
-                mine.revealed = true;
-                _gRounds[id].revealed.push(attacker);
-            }
-        }
-        _sync(id);
+        _revealHostile(_pickRound(roundSeed, PoQ.Stage.Reveal), inference[4 + actorSeed % 2], modeSeed, false);
     }
 
     /// @notice The requester reveals its reference honestly (modes 0-2), or someone forges: another
     ///         caller (3), the wrong answer (4), the wrong task hash (5); or a round without a reference.
     function revealReference(uint256 roundSeed, uint256 modeSeed) external {
-        _revealReference(_pickRound(roundSeed, STAGE_REFERENCE), modeSeed);
+        _revealReference(_pickRound(roundSeed, PoQ.Stage.Reference), modeSeed);
     }
 
     function _revealReference(uint256 id, uint256 modeSeed) internal {
@@ -622,12 +495,12 @@ abstract contract PoQCampaign is Cheats {
     /// @notice A drawn member commits honestly to one score per revealed output, in the contract's
     ///         order; now and then its scores are out of range or miscounted, so its reveal must fail.
     function commitScores(uint256 actorSeed, uint256 roundSeed, uint256 workSeed) external {
-        _commitScores(_pickRound(roundSeed, STAGE_SCORE_COMMIT), actorSeed, workSeed);
+        _commitScores(_pickRound(roundSeed, PoQ.Stage.ScoreCommit), actorSeed, workSeed);
     }
 
     function _commitScores(uint256 id, uint256 actorSeed, uint256 workSeed) internal {
         GRound storage g = _gRounds[id];
-        address member = g.committee.length == 0 ? _anyEvaluator(actorSeed) : _pickFresh(_gEval[id], g.committee, actorSeed);
+        address member = g.committee.length == 0 ? _anyEvaluator(actorSeed) : _pick(g.committee, _gEval[id], actorSeed, true);
         uint256 n = g.revealed.length;
         uint256 mode = workSeed % 16;
         uint64[] memory scores = new uint64[](mode == 15 ? n + 1 : n);
@@ -636,16 +509,12 @@ abstract contract PoQCampaign is Cheats {
             scores[i] = uint64(mode == 0 ? 0 : mode == 1 ? WAD : s % (WAD + 1));
         }
         if (mode == 14 && n != 0) scores[0] = uint64(WAD + 1);
-        IPoQCommon.Cost memory c = _cost(workSeed >> 16);
+        RewardMath.Cost memory c = _cost(workSeed >> 16);
         bytes32 salt = keccak256(abi.encode("score salt", workSeed));
         bytes32 commitment = _scoresCommitment(id, member, scores, c, salt);
-        (bool ok,) = _call(member, 0, abi.encodeCall(IPoQCommon.commitScores, (id, commitment)));
+        (bool ok, GEntry storage e) = _commitOwn(id, member, commitment, salt, c, true);
         if (ok) {
-            GEntry storage e = _recordCommit(id, member, commitment, true);
-            e.opens = true;
             e.valid = mode < 14 || n == 0 && mode == 14;
-            e.salt = salt;
-            e.cost = c;
             e.scores = scores;
         }
         _sync(id);
@@ -655,7 +524,7 @@ abstract contract PoQCampaign is Cheats {
     ///         (2), or garbage (3); or commits zero K times, to close the stage as the only scorer
     ///         (4); or an outsider (an evaluator not drawn, an inference node) tries to take a seat (5).
     function commitScoresHostile(uint256 actorSeed, uint256 roundSeed, uint256 modeSeed) external {
-        uint256 id = _pickRound(roundSeed, STAGE_SCORE_COMMIT);
+        uint256 id = _pickRound(roundSeed, PoQ.Stage.ScoreCommit);
         GRound storage g = _gRounds[id];
         uint256 mode = modeSeed % 6;
         address member;
@@ -663,49 +532,89 @@ abstract contract PoQCampaign is Cheats {
         else member = g.committee.length == 0 ? evaluators[4 + actorSeed % 2] : g.committee[actorSeed % g.committee.length];
         uint256 attempts = mode == 4 ? g.k : 1;
         for (uint256 i; i < attempts; ++i) {
-            uint256 m = mode == 4 ? 0 : mode == 5 ? 3 : mode;
-            bytes32 commitment = _hostileCommitment(g.scorers, _gEval[id], member, m, modeSeed >> 8);
-                (bool ok,) = _call(member, 0, abi.encodeCall(IPoQCommon.commitScores, (id, commitment)));
-            if (ok) _recordCommit(id, member, commitment, true);
+            _commitHostile(id, member, mode == 4 ? 0 : mode == 5 ? 3 : mode, modeSeed >> 8, true);
         }
         _sync(id);
     }
 
     /// @notice A member that committed reveals its own scores (one that is never picked stays silent).
     function revealScores(uint256 actorSeed, uint256 roundSeed) external {
-        _revealScores(_pickRound(roundSeed, STAGE_SCORE_REVEAL), actorSeed);
+        _revealOwn(_pickRound(roundSeed, PoQ.Stage.ScoreReveal), actorSeed, true);
     }
 
-    function _revealScores(uint256 id, uint256 actorSeed) internal {
-        address[] storage scorers = _gRounds[id].scorers;
-        if (scorers.length == 0) return _touch(id, actorSeed);
-        address member = _pickUnrevealed(scorers, _gEval[id], actorSeed);
-        GEntry storage e = _gEval[id][member];
-        (bool ok,) = _call(member, 0, _revealScoresData(id, e, 0));
+    /// @notice An attacker member reveals another member's scores as its own, a wrong salt, or twice.
+    function revealScoresHostile(uint256 actorSeed, uint256 roundSeed, uint256 modeSeed) external {
+        uint256 id = _pickRound(roundSeed, PoQ.Stage.ScoreReveal);
+        GRound storage g = _gRounds[id];
+        address attacker = g.committee.length == 0 ? evaluators[4 + actorSeed % 2] : g.committee[actorSeed % g.committee.length];
+        _revealHostile(id, attacker, modeSeed, true);
+    }
+
+    /// @dev `node` commits `commitment` to round `id`'s outputs or, with `scores`, to its scores; a
+    ///      success is recorded (`_recordCommit`).
+    function _commitCall(uint256 id, address node, bytes32 commitment, bool scores) internal returns (bool ok) {
+        bytes memory data = scores
+            ? abi.encodeCall(IPoQCommon.commitScores, (id, commitment))
+            : abi.encodeCall(IPoQCommon.commitOutput, (id, commitment));
+        (ok,) = _call(node, 0, data);
+        if (ok) _recordCommit(id, node, commitment, scores);
+    }
+
+    /// @dev An honest commit: on success `node`'s entry holds the preimage's salt and cost, so that it opens.
+    function _commitOwn(uint256 id, address node, bytes32 commitment, bytes32 salt, RewardMath.Cost memory c, bool scores)
+        internal
+        returns (bool ok, GEntry storage e)
+    {
+        e = _entries(id, scores)[node];
+        ok = _commitCall(id, node, commitment, scores);
         if (ok) {
-            if (!e.opens || !e.valid || e.revealed) {
-                _violate(HOSTILE, string.concat("revealScores accepted an invalid reveal from ", vm.toString(member)));
+            e.opens = true;
+            e.salt = salt;
+            e.cost = c;
+        }
+    }
+
+    /// @dev One hostile commit of an output or, with `scores`, of scores (see `_hostileCommitment`).
+    function _commitHostile(uint256 id, address node, uint256 mode, uint256 pick, bool scores) internal {
+        _commitCall(id, node, _hostileCommitment(_committed(id, scores), _entries(id, scores), node, mode, pick), scores);
+    }
+
+    /// @dev A committer of an output or, with `scores`, of scores reveals its own preimage; the
+    ///      contract must accept it only if the preimage opens (and, for scores, is valid).
+    function _revealOwn(uint256 id, uint256 actorSeed, bool scores) internal {
+        address[] storage committed = _committed(id, scores);
+        if (committed.length == 0) return _touch(id, actorSeed);
+        address node = _pick(committed, _entries(id, scores), actorSeed, false);
+        GEntry storage e = _entries(id, scores)[node];
+        (bool ok,) = _call(node, 0, _revealData(id, e, 0, scores));
+        if (ok) {
+            if (!e.opens || e.revealed || scores && !e.valid) {
+                _violate(HOSTILE, string.concat(scores ? "revealScores accepted an invalid reveal from "
+                    : "revealOutput accepted without a valid preimage from ", vm.toString(node)));
             }
+            if (!scores) _gRounds[id].revealed.push(node);
             e.revealed = true;
         }
         _sync(id);
     }
 
-    /// @notice An attacker member reveals another member's scores as its own, a wrong salt, or twice.
-    function revealScoresHostile(uint256 actorSeed, uint256 roundSeed, uint256 modeSeed) external {
-        uint256 id = _pickRound(roundSeed, STAGE_SCORE_REVEAL);
-        GRound storage g = _gRounds[id];
-        address attacker = g.committee.length == 0 ? evaluators[4 + actorSeed % 2] : g.committee[actorSeed % g.committee.length];
+    /// @dev `attacker` reveals another committer's preimage as its own (mode 0), its own with a wrong
+    ///      salt (1), or its own again: twice, or one it cannot open, or without committing (2).
+    function _revealHostile(uint256 id, address attacker, uint256 modeSeed, bool scores) internal {
+        address[] storage committed = _committed(id, scores);
         uint256 mode = modeSeed % 3;
-        GEntry storage mine = _gEval[id][attacker];
+        GEntry storage mine = _entries(id, scores)[attacker];
         GEntry storage source = mine;
-        if (mode == 0 && g.scorers.length != 0) source = _gEval[id][g.scorers[(modeSeed >> 8) % g.scorers.length]];
-        bool allowed = mode != 1 && _isSame(source, mine) && mine.opens && mine.valid && !mine.revealed;
-        (bool ok,) = _call(attacker, 0, _revealScoresData(id, source, mode == 1 ? 1 : 0));
+        if (mode == 0 && committed.length != 0) source = _entries(id, scores)[committed[(modeSeed >> 8) % committed.length]];
+        // Only the attacker's own openable (for scores: valid), unrevealed preimage with the right salt may pass.
+        bool allowed = mode != 1 && _isSame(source, mine) && mine.opens && (mine.valid || !scores) && !mine.revealed;
+        (bool ok,) = _call(attacker, 0, _revealData(id, source, mode == 1 ? 1 : 0, scores));
         if (ok) {
             if (!allowed) {
-                _violate(HOSTILE, string.concat("revealScores accepted a forged reveal (mode ", vm.toString(mode), ")"));
+                _violate(HOSTILE, string.concat(scores ? "revealScores" : "revealOutput", " accepted a forged reveal (mode ",
+                    vm.toString(mode), ")"));
             }
+            if (!scores && !mine.revealed) _gRounds[id].revealed.push(attacker);
             mine.revealed = true;
         }
         _sync(id);
@@ -713,7 +622,7 @@ abstract contract PoQCampaign is Cheats {
 
     /// @notice Anyone settles a round with the true lists; every property of one settlement is checked.
     function settle(uint256 roundSeed, uint256 callerSeed) external {
-        uint256 id = _pickRound(roundSeed, STAGE_SETTLEABLE);
+        uint256 id = _pickRound(roundSeed, PoQ.Stage.Settleable);
         _settleHonestly(id, _anyone(callerSeed), false);
     }
 
@@ -736,12 +645,12 @@ abstract contract PoQCampaign is Cheats {
             _touch(id, seed);
             r = _roundView(id);
         }
-        if (r.stage == STAGE_COMMIT) _commitOutput(id, seed, seed >> 16);
-        else if (r.stage == STAGE_REVEAL) _revealOutput(id, seed);
-        else if (r.stage == STAGE_REFERENCE) _revealReference(id, 0);
-        else if (r.stage == STAGE_SCORE_COMMIT) _commitScores(id, seed, seed >> 16);
-        else if (r.stage == STAGE_SCORE_REVEAL) _revealScores(id, seed);
-        else if (r.stage == STAGE_SETTLEABLE) {
+        if (r.stage == PoQ.Stage.Commit) _commitOutput(id, seed, seed >> 16);
+        else if (r.stage == PoQ.Stage.Reveal) _revealOwn(id, seed, false);
+        else if (r.stage == PoQ.Stage.Reference) _revealReference(id, 0);
+        else if (r.stage == PoQ.Stage.ScoreCommit) _commitScores(id, seed, seed >> 16);
+        else if (r.stage == PoQ.Stage.ScoreReveal) _revealOwn(id, seed, true);
+        else if (r.stage == PoQ.Stage.Settleable) {
             // Every settlement the network makes is raced by a forged one.
             _settleForged(id, seed >> 32);
             if (!_gRounds[id].settled) _settleHonestly(id, _anyone(seed), false);
@@ -769,12 +678,12 @@ abstract contract PoQCampaign is Cheats {
     ///         outsider in place of an output or a member, a silent node passed off as revealed,
     ///         a forged scorecard. None may pass.
     function settleForged(uint256 roundSeed, uint256 modeSeed) external {
-        _settleForged(_pickRound(roundSeed, STAGE_SETTLEABLE), modeSeed);
+        _settleForged(_pickRound(roundSeed, PoQ.Stage.Settleable), modeSeed);
     }
 
     function _settleForged(uint256 id, uint256 modeSeed) internal {
         if (id == 0 || id > gRounds || !_settleTakesLists()) return;
-        Lists memory s = _trueLists(id);
+        PoQ.Settlement memory s = _trueLists(id);
         if (!_forge(s, id, modeSeed)) return;
         (bytes memory data,) = _settleCall(id, s);
         (bool ok,) = _call(_anyone(modeSeed >> 16), 0, data);
@@ -794,7 +703,7 @@ abstract contract PoQCampaign is Cheats {
     function settleEverything() external returns (uint256 stuck) {
         uint256 longest = 1;
         for (uint32 v = 1; v <= gVersion; ++v) {
-            ParamsInput storage p = _gParams[v];
+            PoQ.Params storage p = _gParams[v];
             uint256 w = _max(_max(p.commitWindow, p.revealWindow), _max(p.referenceWindow, _max(p.scoreCommitWindow, p.scoreRevealWindow)));
             longest = _max(longest, w);
         }
@@ -829,7 +738,7 @@ abstract contract PoQCampaign is Cheats {
         }
         for (uint256 id = 1; id <= gRounds; ++id) {
             RoundView memory r = _roundView(id);
-            if (r.stage != STAGE_SETTLED) owed += r.budget;
+            if (r.stage != PoQ.Stage.Settled) owed += r.budget;
         }
     }
 
@@ -923,7 +832,7 @@ abstract contract PoQCampaign is Cheats {
         gRole[a] = role;
     }
 
-    function _recordOpen(uint256 id, address requester, uint256 budget, OpenArgs memory o, bool hasRef, bytes32 refSalt)
+    function _recordOpen(uint256 id, address requester, uint256 budget, PoQ.Task memory o, bool hasRef, bytes32 refSalt)
         internal
     {
         gRounds = id;
@@ -976,7 +885,7 @@ abstract contract PoQCampaign is Cheats {
         if (g.drawn) return;
         RoundView memory r = _roundView(id);
         // Past Reveal with outputs revealed, a round has been through its draw (possibly drawing nobody).
-        if (r.stage < STAGE_SCORE_COMMIT || r.reveals == 0) return;
+        if (r.stage < PoQ.Stage.ScoreCommit || r.reveals == 0) return;
         g.drawn = true;
         address[] memory members = _committeeOf(id);
         uint256 minStake = _gParams[g.version].minStake;
@@ -992,7 +901,7 @@ abstract contract PoQCampaign is Cheats {
                     vm.toString(n.stake), " (minimum ", vm.toString(minStake), ")"));
             }
         }
-        g.committee = _sorted(members);
+        g.committee = Sorted.addresses(members);
     }
 
     function _touch(uint256 id, uint256 callerSeed) internal {
@@ -1016,13 +925,14 @@ abstract contract PoQCampaign is Cheats {
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Settles `id` with the true lists as `caller`; on success checks every credit. An honest
-    ///      settlement may be refused only as too early (`WrongStage`), and at the end not at all.
+    ///      settlement may be refused only as too early (`WrongStage`, alike in v1), and at the end
+    ///      not at all.
     function _settleHonestly(uint256 id, address caller, bool final_) internal returns (bool ok) {
         if (id == 0 || id > gRounds || _gRounds[id].settled) {
                 _call(caller, 0, _settleData(id, _emptyLists()));
             return false;
         }
-        Lists memory s = _trueLists(id);
+        PoQ.Settlement memory s = _trueLists(id);
         uint256[] memory before = _balancesNow();
         uint256[] memory stakes = _stakesNow();
         vm.recordLogs();
@@ -1030,7 +940,7 @@ abstract contract PoQCampaign is Cheats {
         (ok, ret) = _call(caller, 0, _settleData(id, s));
         Vm.Log[] memory logs = vm.getRecordedLogs();
         if (!ok) {
-            if (final_ || ret.length < 4 || bytes4(ret) != WRONG_STAGE) {
+            if (final_ || ret.length < 4 || bytes4(ret) != PoQ.WrongStage.selector) {
                 _violate(LIVENESS, string.concat("honest settle of round ", vm.toString(id), " reverted with selector ",
                     vm.toString(ret.length < 4 ? 0 : uint256(uint32(bytes4(ret)))), final_ ? " after every deadline" : ""));
             }
@@ -1046,31 +956,31 @@ abstract contract PoQCampaign is Cheats {
         }
     }
 
-    function _settleData(uint256 id, Lists memory s) internal view returns (bytes memory data) {
+    function _settleData(uint256 id, PoQ.Settlement memory s) internal view returns (bytes memory data) {
         (data,) = _settleCall(id, s);
     }
 
-    function _emptyLists() internal pure returns (Lists memory s) {
+    function _emptyLists() internal pure returns (PoQ.Settlement memory s) {
         s.outputs = new address[](0);
         s.silent = new address[](0);
         s.committee = new address[](0);
-        s.cards = new Card[](0);
+        s.cards = new PoQ.Scorecard[](0);
     }
 
     /// @dev The one true settlement of `id` from the ghost: revealed outputs, silent committers and
     ///      the drawn committee, each ascending, and each member's revealed card.
-    function _trueLists(uint256 id) internal view returns (Lists memory s) {
+    function _trueLists(uint256 id) internal view returns (PoQ.Settlement memory s) {
         GRound storage g = _gRounds[id];
-        s.outputs = _sorted(g.revealed);
+        s.outputs = Sorted.addresses(g.revealed);
         uint256 silentCount = g.committers.length - g.revealed.length;
         address[] memory silent = new address[](silentCount);
         uint256 j;
         for (uint256 i; i < g.committers.length; ++i) {
             if (!_gOut[id][g.committers[i]].revealed) silent[j++] = g.committers[i];
         }
-        s.silent = _sorted(silent);
+        s.silent = Sorted.addresses(silent);
         s.committee = g.committee;
-        s.cards = new Card[](g.committee.length);
+        s.cards = new PoQ.Scorecard[](g.committee.length);
         for (uint256 i; i < g.committee.length; ++i) {
             GEntry storage e = _gEval[id][g.committee[i]];
             if (e.revealed) {
@@ -1085,7 +995,7 @@ abstract contract PoQCampaign is Cheats {
     /// @dev Turns true lists into a forgery that differs from them; false when the mode has nothing
     ///      to forge. Each forgery keeps every check but the one it aims at satisfied where it can
     ///      (counts kept, lists re-sorted, cards moved with their members).
-    function _forge(Lists memory s, uint256 id, uint256 modeSeed) internal view returns (bool) {
+    function _forge(PoQ.Settlement memory s, uint256 id, uint256 modeSeed) internal view returns (bool) {
         uint256 mode = modeSeed % 12;
         uint256 pick = modeSeed >> 8;
         if (mode == 0) return _swapFirstTwo(s.outputs);
@@ -1110,25 +1020,22 @@ abstract contract PoQCampaign is Cheats {
             // A silent committer passed off as revealed and a revealed one as silent: counts kept.
             if (s.silent.length == 0 || s.outputs.length == 0) return false;
             (s.silent[0], s.outputs[0]) = (s.outputs[0], s.silent[0]);
-            s.silent = _sorted(s.silent);
-            s.outputs = _sorted(s.outputs);
+            s.silent = Sorted.addresses(s.silent);
+            s.outputs = Sorted.addresses(s.outputs);
             return true;
         }
         if (mode == 6) {
             // An outsider in place of a revealed output: count kept.
-            address outsider = inference[pick % inference.length];
-            if (s.outputs.length == 0 || _contains(s.outputs, outsider)) return false;
-            s.outputs[pick % s.outputs.length] = outsider;
-            s.outputs = _sorted(s.outputs);
-            return true;
+            bool forged;
+            (forged, s.outputs) = _withOutsider(s.outputs, inference[pick % inference.length], pick);
+            return forged;
         }
         if (mode == 7) {
             // An outsider evaluator in place of a drawn member: count kept.
-            address outsider = evaluators[pick % evaluators.length];
-            if (s.committee.length == 0 || _contains(s.committee, outsider)) return false;
-            s.committee[pick % s.committee.length] = outsider;
-            s.committee = _sorted(s.committee);
-            s.cards = _blankCards(s.committee.length);
+            (bool forged, address[] memory committee) = _withOutsider(s.committee, evaluators[pick % evaluators.length], pick);
+            if (!forged) return false;
+            s.committee = committee;
+            s.cards = _blankCards(committee.length);
             return true;
         }
         // Duplicates in place of another entry, counts kept (paying one node twice, another never).
@@ -1149,14 +1056,27 @@ abstract contract PoQCampaign is Cheats {
         return false;
     }
 
-    function _blankCards(uint256 n) internal pure returns (Card[] memory cards) {
-        cards = new Card[](n);
+    /// @dev `list` with `outsider` in place of its entry `pick`, re-sorted; `forged` false (and `list`
+    ///      as it was) when the list is empty or already holds `outsider`.
+    function _withOutsider(address[] memory list, address outsider, uint256 pick)
+        internal
+        pure
+        returns (bool forged, address[] memory out)
+    {
+        if (list.length == 0 || _contains(list, outsider)) return (false, list);
+        list[pick % list.length] = outsider;
+        return (true, Sorted.addresses(list));
+    }
+
+    function _blankCards(uint256 n) internal pure returns (PoQ.Scorecard[] memory cards) {
+        cards = new PoQ.Scorecard[](n);
         for (uint256 i; i < n; ++i) {
             cards[i].scores = new uint64[](0);
         }
     }
 
-    /// @dev Reads one settlement's credits from its events.
+    /// @dev Reads one settlement's credits from its events, as v2 declares them (v1 emits the same
+    ///      events, but no `Compensated`).
     function _credits(uint256 id, Vm.Log[] memory logs) internal view returns (Credits memory c) {
         c.to = new address[](logs.length);
         c.amount = new uint256[](logs.length);
@@ -1165,19 +1085,19 @@ abstract contract PoQCampaign is Cheats {
             Vm.Log memory l = logs[i];
             if (l.emitter != poq || l.topics.length < 2 || uint256(l.topics[1]) != id) continue;
             bytes32 t = l.topics[0];
-            if (t == ROUND_SETTLED) {
+            if (t == PoQ.RoundSettled.selector) {
                 (c.paid, c.refund) = abi.decode(l.data, (uint256, uint256));
                 c.settledEvent = true;
                 continue;
             }
             uint8 kind;
             uint256 amount;
-            if (t == INFERENCE_PAID || t == EVALUATOR_PAID) {
+            if (t == PoQ.InferencePaid.selector || t == PoQ.EvaluatorPaid.selector) {
                 (,,, amount) = abi.decode(l.data, (uint256, uint256, uint256, uint256));
-                kind = t == INFERENCE_PAID ? PAID_INFERENCE : PAID_EVALUATOR;
-            } else if (t == COMPENSATED_EVENT || t == SLASHED_EVENT) {
+                kind = t == PoQ.InferencePaid.selector ? PAID_INFERENCE : PAID_EVALUATOR;
+            } else if (t == PoQ.Compensated.selector || t == PoQ.Slashed.selector) {
                 amount = abi.decode(l.data, (uint256));
-                kind = t == SLASHED_EVENT ? SLASHED : COMPENSATED;
+                kind = t == PoQ.Slashed.selector ? SLASHED : COMPENSATED;
             } else {
                 continue;
             }
@@ -1192,9 +1112,9 @@ abstract contract PoQCampaign is Cheats {
     ///      member at most evaluatorPool/K, compensation only to those who did their part and only
     ///      from what the pools left unpaid, slashes only of the silent and absent; paid + refund is
     ///      the budget; and every balance moved by exactly what the events say.
-    function _checkSettlement(uint256 id, Lists memory s, Credits memory c, uint256[] memory before) internal {
+    function _checkSettlement(uint256 id, PoQ.Settlement memory s, Credits memory c, uint256[] memory before) internal {
         GRound storage g = _gRounds[id];
-        ParamsInput storage p = _gParams[g.version];
+        PoQ.Params storage p = _gParams[g.version];
         uint256 inferencePool = g.budget * p.inferenceShare / WAD;
         uint256 evaluatorPool = g.budget - inferencePool;
         uint256[4] memory total;
@@ -1252,7 +1172,7 @@ abstract contract PoQCampaign is Cheats {
     }
 
     /// @dev A silent committer, or a drawn member that did not reveal.
-    function _slashable(Lists memory s, uint256 id, address who) internal view returns (bool) {
+    function _slashable(PoQ.Settlement memory s, uint256 id, address who) internal view returns (bool) {
         return _contains(s.silent, who) || _contains(s.committee, who) && !_gEval[id][who].revealed;
     }
 
@@ -1289,7 +1209,7 @@ abstract contract PoQCampaign is Cheats {
     /// @dev One JSON line: what the reference model needs (parameters, budget, shape, outputs with
     ///      their raw costs in score order, committee with states, scores and costs, silent nodes,
     ///      stakes before settling, whether the reference was withheld) and what the contract credited.
-    function _log(uint256 id, Lists memory s, Credits memory c, uint256[] memory stakes) internal {
+    function _log(uint256 id, PoQ.Settlement memory s, Credits memory c, uint256[] memory stakes) internal {
         GRound storage g = _gRounds[id];
         string memory line = string.concat(
             '{"adapter":"', _adapterName(), '","round":', vm.toString(id), ',"budget":', vm.toString(g.budget),
@@ -1302,7 +1222,7 @@ abstract contract PoQCampaign is Cheats {
         vm.writeLine(logPath, line);
     }
 
-    function _paramsJson(ParamsInput storage p) internal view returns (string memory) {
+    function _paramsJson(PoQ.Params storage p) internal view returns (string memory) {
         string memory a = string.concat(
             '{"alpha_inference":', vm.toString(p.alphaInference), ',"beta_inference":', vm.toString(p.betaInference),
             ',"alpha_evaluator":', vm.toString(p.alphaEvaluator), ',"beta_evaluator":', vm.toString(p.betaEvaluator),
@@ -1310,7 +1230,7 @@ abstract contract PoQCampaign is Cheats {
         );
         string memory b = string.concat(
             ',"min_budget":', vm.toString(p.minBudget), ',"slash_amount":', vm.toString(p.slashAmount),
-            ',"aggregation":', vm.toString(p.aggregation), ',"commit_window":', vm.toString(p.commitWindow),
+            ',"aggregation":', vm.toString(uint8(p.aggregation)), ',"commit_window":', vm.toString(p.commitWindow),
             ',"reveal_window":', vm.toString(p.revealWindow), ',"reference_window":', vm.toString(p.referenceWindow)
         );
         string memory c = string.concat(
@@ -1321,14 +1241,14 @@ abstract contract PoQCampaign is Cheats {
         return string.concat(a, b, c);
     }
 
-    function _modelJson(CostModel storage m) internal view returns (string memory) {
+    function _modelJson(RewardMath.CostModel storage m) internal view returns (string memory) {
         return string.concat(
             "[", vm.toString(m.wLatency), ",", vm.toString(m.wTokens), ",", vm.toString(m.wMemory), ",",
             vm.toString(m.refLatencyMs), ",", vm.toString(m.refTokens), ",", vm.toString(m.refMemoryMb), "]"
         );
     }
 
-    function _costJson(IPoQCommon.Cost memory c) internal pure returns (string memory) {
+    function _costJson(RewardMath.Cost memory c) internal pure returns (string memory) {
         return string.concat("[", vm.toString(c.latencyMs), ",", vm.toString(c.tokens), ",", vm.toString(c.memoryMb), "]");
     }
 
@@ -1398,7 +1318,7 @@ abstract contract PoQCampaign is Cheats {
                       INTERNAL: COMMITMENTS AND PICKS
     //////////////////////////////////////////////////////////////*/
 
-    function _outputCommitment(uint256 id, address node, bytes32 outSeed, IPoQCommon.Cost memory c, bytes32 salt)
+    function _outputCommitment(uint256 id, address node, bytes32 outSeed, RewardMath.Cost memory c, bytes32 salt)
         internal
         view
         returns (bytes32)
@@ -1406,7 +1326,7 @@ abstract contract PoQCampaign is Cheats {
         return keccak256(abi.encode(block.chainid, poq, id, node, keccak256(_outputText(outSeed)), c, salt));
     }
 
-    function _scoresCommitment(uint256 id, address member, uint64[] memory scores, IPoQCommon.Cost memory c, bytes32 salt)
+    function _scoresCommitment(uint256 id, address member, uint64[] memory scores, RewardMath.Cost memory c, bytes32 salt)
         internal
         view
         returns (bytes32)
@@ -1430,15 +1350,22 @@ abstract contract PoQCampaign is Cheats {
         return abi.encodePacked("an output ", outSeed);
     }
 
-    /// @dev revealOutput calldata from `e`'s preimage (`saltDelta` 1: a wrong salt, one bit flipped).
-    function _revealOutputData(uint256 id, GEntry storage e, uint256 saltDelta) internal view returns (bytes memory) {
-        return abi.encodeCall(
-            IPoQCommon.revealOutput, (id, string(_outputText(e.outputSeed)), e.cost, bytes32(uint256(e.salt) ^ saltDelta))
-        );
+    /// @dev revealOutput or, with `scores`, revealScores calldata from `e`'s preimage (`saltDelta` 1: a
+    ///      wrong salt, one bit flipped).
+    function _revealData(uint256 id, GEntry storage e, uint256 saltDelta, bool scores) internal view returns (bytes memory) {
+        bytes32 salt = bytes32(uint256(e.salt) ^ saltDelta);
+        if (scores) return abi.encodeCall(IPoQCommon.revealScores, (id, e.scores, e.cost, salt));
+        return abi.encodeCall(IPoQCommon.revealOutput, (id, string(_outputText(e.outputSeed)), e.cost, salt));
     }
 
-    function _revealScoresData(uint256 id, GEntry storage e, uint256 saltDelta) internal view returns (bytes memory) {
-        return abi.encodeCall(IPoQCommon.revealScores, (id, e.scores, e.cost, bytes32(uint256(e.salt) ^ saltDelta)));
+    /// @dev Who committed to round `id`: its output committers or, with `scores`, its scorers.
+    function _committed(uint256 id, bool scores) internal view returns (address[] storage) {
+        return scores ? _gRounds[id].scorers : _gRounds[id].committers;
+    }
+
+    /// @dev Round `id`'s output entries or, with `scores`, its committee entries.
+    function _entries(uint256 id, bool scores) internal view returns (mapping(address => GEntry) storage) {
+        return scores ? _gEval[id] : _gOut[id];
     }
 
     /// @dev A hostile commitment: zero (0), the node's own again (1), another committer's (2), or garbage (3).
@@ -1463,39 +1390,26 @@ abstract contract PoQCampaign is Cheats {
 
     /// @dev A round for an action: now and then any id (settled, or none at all); otherwise an
     ///      unsettled round, preferring one in `stage` whose deadline has not passed.
-    function _pickRound(uint256 seed, uint8 stage) internal view returns (uint256) {
+    function _pickRound(uint256 seed, PoQ.Stage stage) internal view returns (uint256) {
         if (gRounds == 0) return 1;
         if (seed % 16 == 0) return (seed >> 4) % (gRounds + 2);
         uint256 n = _unsettled.length;
         if (n == 0) return 1 + (seed >> 4) % gRounds;
         uint256 start = (seed >> 4) % n;
-        if (stage != STAGE_NONE) {
+        if (stage != PoQ.Stage.None) {
             for (uint256 i; i < n; ++i) {
                 uint256 id = _unsettled[(start + i) % n];
                 RoundView memory r = _roundView(id);
-                if (r.stage == stage && (!r.expired || stage == STAGE_SETTLEABLE)) return id;
-                if (stage == STAGE_SETTLEABLE && r.expired && r.stage == STAGE_SCORE_REVEAL) return id;
+                if (r.stage == stage && (!r.expired || stage == PoQ.Stage.Settleable)) return id;
+                if (stage == PoQ.Stage.Settleable && r.expired && r.stage == PoQ.Stage.ScoreReveal) return id;
             }
         }
         return _unsettled[start];
     }
 
-    /// @dev Starting at `seed`, the first of `pool` with no entry yet in `entries` (else `pool[seed]`).
-    function _pickFresh(mapping(address => GEntry) storage entries, address[] storage pool, uint256 seed)
-        internal
-        view
-        returns (address)
-    {
-        uint256 n = pool.length;
-        for (uint256 i; i < n; ++i) {
-            address a = pool[(seed % n + i) % n];
-            if (entries[a].commitCalls == 0) return a;
-        }
-        return pool[seed % n];
-    }
-
-    /// @dev Starting at `seed`, the first of `list` holding an openable, unrevealed entry (else `list[seed]`).
-    function _pickUnrevealed(address[] storage list, mapping(address => GEntry) storage entries, uint256 seed)
+    /// @dev Starting at `seed`, the first of `list` whose entry in `entries` is `fresh` (no commit yet)
+    ///      or else openable and unrevealed (none: `list[seed]`).
+    function _pick(address[] storage list, mapping(address => GEntry) storage entries, uint256 seed, bool fresh)
         internal
         view
         returns (address)
@@ -1503,7 +1417,8 @@ abstract contract PoQCampaign is Cheats {
         uint256 n = list.length;
         for (uint256 i; i < n; ++i) {
             address a = list[(seed % n + i) % n];
-            if (entries[a].opens && !entries[a].revealed) return a;
+            GEntry storage e = entries[a];
+            if (fresh ? e.commitCalls == 0 : e.opens && !e.revealed) return a;
         }
         return list[seed % n];
     }
@@ -1569,14 +1484,14 @@ abstract contract PoQCampaign is Cheats {
         return minBudget + (seed >> 8) % 100 ether;
     }
 
-    function _cost(uint256 seed) internal pure returns (IPoQCommon.Cost memory c) {
-        if (seed % 32 == 0) return IPoQCommon.Cost(type(uint64).max, type(uint64).max, type(uint64).max);
+    function _cost(uint256 seed) internal pure returns (RewardMath.Cost memory c) {
+        if (seed % 32 == 0) return RewardMath.Cost(type(uint64).max, type(uint64).max, type(uint64).max);
         c.latencyMs = uint64(1 + (seed >> 8) % 10_000);
         c.tokens = uint64((seed >> 24) % 3_000);
         c.memoryMb = uint64(1 + (seed >> 40) % 8_000);
     }
 
-    function _initialParams() internal pure returns (ParamsInput memory p) {
+    function _initialParams() internal pure returns (PoQ.Params memory p) {
         p.alphaInference = uint64(WAD);
         p.betaInference = uint64(WAD * 3 / 10);
         p.alphaEvaluator = uint64(WAD);
@@ -1591,12 +1506,12 @@ abstract contract PoQCampaign is Cheats {
         p.scoreRevealWindow = 12;
         p.unbondingBlocks = 10;
         p.slashAmount = 0.5 ether;
-        p.inferenceCost = CostModel(uint64(WAD / 2), uint64(WAD / 5), uint64(WAD * 3 / 10), 5_000, 256, 4_096);
-        p.evaluatorCost = CostModel(uint64(WAD / 2), uint64(WAD / 5), uint64(WAD * 3 / 10), 2_000, 2_048, 4_096);
+        p.inferenceCost = RewardMath.CostModel(uint64(WAD / 2), uint64(WAD / 5), uint64(WAD * 3 / 10), 5_000, 256, 4_096);
+        p.evaluatorCost = RewardMath.CostModel(uint64(WAD / 2), uint64(WAD / 5), uint64(WAD * 3 / 10), 2_000, 2_048, 4_096);
     }
 
     /// @dev A random valid parameter set (short windows, so that deadlines pass within a run).
-    function _randomParams(uint256 seed) internal pure returns (ParamsInput memory p) {
+    function _randomParams(uint256 seed) internal pure returns (PoQ.Params memory p) {
         uint256 r = uint256(keccak256(abi.encode(seed, "params")));
         p.alphaInference = uint64(r % (WAD + 1));
         p.betaInference = uint64((r >> 64) % (WAD + 1));
@@ -1615,12 +1530,12 @@ abstract contract PoQCampaign is Cheats {
         p.scoreCommitWindow = uint32(1 + (r >> 24) % 24);
         p.scoreRevealWindow = uint32(1 + (r >> 32) % 24);
         p.unbondingBlocks = uint32((r >> 40) % 30);
-        p.aggregation = uint8((r >> 48) % 2);
+        p.aggregation = PoQ.Aggregation((r >> 48) % 2);
         p.inferenceCost = _randomModel(uint256(keccak256(abi.encode(r, 1))));
         p.evaluatorCost = _randomModel(uint256(keccak256(abi.encode(r, 2))));
     }
 
-    function _randomModel(uint256 r) internal pure returns (CostModel memory m) {
+    function _randomModel(uint256 r) internal pure returns (RewardMath.CostModel memory m) {
         m.wLatency = uint64(r % (WAD + 1));
         m.wTokens = uint64((r >> 64) % (WAD - m.wLatency + 1));
         m.wMemory = uint64(WAD - m.wLatency - m.wTokens);
@@ -1632,19 +1547,6 @@ abstract contract PoQCampaign is Cheats {
     /*//////////////////////////////////////////////////////////////
                            INTERNAL: LIST HELPERS
     //////////////////////////////////////////////////////////////*/
-
-    function _sorted(address[] memory list) internal pure returns (address[] memory out) {
-        out = new address[](list.length);
-        for (uint256 i; i < list.length; ++i) {
-            address a = list[i];
-            uint256 j = i;
-            while (j > 0 && out[j - 1] > a) {
-                out[j] = out[j - 1];
-                --j;
-            }
-            out[j] = a;
-        }
-    }
 
     function _contains(address[] memory list, address a) internal pure returns (bool) {
         for (uint256 i; i < list.length; ++i) {
@@ -1694,13 +1596,13 @@ abstract contract PoQCampaign is Cheats {
     function _adapterName() internal pure virtual returns (string memory);
 
     /// @notice Deploys the contract under attack with `p` as version 1; this handler is its owner.
-    function _deploy(ParamsInput memory p) internal virtual returns (address);
+    function _deploy(PoQ.Params memory p) internal virtual returns (address);
 
     /// @notice `setParams` calldata for `p`; `expressible` false when this version has no such field value.
-    function _setParamsCall(ParamsInput memory p) internal view virtual returns (bytes memory data, bool expressible);
+    function _setParamsCall(PoQ.Params memory p) internal view virtual returns (bytes memory data, bool expressible);
 
-    /// @notice `openRound` calldata for `o`; `versioned` true when the Task carries `o.paramsVersion`.
-    function _openRoundCall(OpenArgs memory o) internal view virtual returns (bytes memory data, bool versioned);
+    /// @notice `openRound` calldata for `o` (v2's Task); `versioned` true when this version's Task carries `o.paramsVersion`.
+    function _openRoundCall(PoQ.Task memory o) internal view virtual returns (bytes memory data, bool versioned);
 
     /// @notice `revealReference` calldata; `checksHash` true when the call carries the task hash.
     function _revealReferenceCall(uint256 id, bytes32 taskHash, string memory answer, bytes32 salt)
@@ -1710,7 +1612,7 @@ abstract contract PoQCampaign is Cheats {
         returns (bytes memory data, bool checksHash);
 
     /// @notice `settle` calldata with lists `s` (a version without lists ignores them).
-    function _settleCall(uint256 id, Lists memory s) internal view virtual returns (bytes memory data, bool takesLists);
+    function _settleCall(uint256 id, PoQ.Settlement memory s) internal view virtual returns (bytes memory data, bool takesLists);
 
     /// @notice Whether `settle` takes the per-output lists (so forged lists can be tried).
     function _settleTakesLists() internal pure virtual returns (bool);

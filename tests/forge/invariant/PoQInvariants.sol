@@ -2,7 +2,9 @@
 pragma solidity 0.8.28;
 
 import {Cheats} from "../Vm.sol";
-import {PoQCampaign} from "./PoQCampaign.sol";
+import {
+    PoQCampaign, SOLVENCY, INFERENCE_SEATS, COMMITTEE_SEATS, SHARES, LIVENESS, ELIGIBILITY, HOSTILE
+} from "./PoQCampaign.sol";
 
 /// @title PoQInvariants: the properties of PoQ under attack, stated once
 /// @notice In plain words, whatever any actor does, in any order, at any block:
@@ -38,14 +40,6 @@ abstract contract PoQInvariants is Cheats {
         address addr;
         bytes4[] selectors;
     }
-
-    uint8 internal constant SOLVENCY = 0;
-    uint8 internal constant INFERENCE_SEATS = 1;
-    uint8 internal constant COMMITTEE_SEATS = 2;
-    uint8 internal constant SHARES = 3;
-    uint8 internal constant LIVENESS = 4;
-    uint8 internal constant ELIGIBILITY = 5;
-    uint8 internal constant HOSTILE = 6;
 
     /// @notice The handler every action goes through.
     PoQCampaign public handler;
@@ -119,7 +113,7 @@ abstract contract PoQInvariants is Cheats {
     ///      `afterInvariant` failure under whichever invariant's campaign ran, so a P2, P3, P6 or P7
     ///      break is left to its own campaign (the final draws are P6-checked as they happen, and a
     ///      break there fails P6's next run).
-    function afterInvariant() public {
+    function afterInvariant() public virtual {
         uint256 solvency = handler.violations(SOLVENCY);
         uint256 shares = handler.violations(SHARES);
         uint256 stuck = handler.settleEverything();

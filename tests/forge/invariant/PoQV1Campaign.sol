@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IPoQV1} from "./IPoQVersions.sol";
+import {PoQ} from "../../../contracts/PoQ.sol";
+import {PoQV1} from "../vendor/poq-v1/PoQV1.sol";
+import {V1Params} from "../V1Params.sol";
 import {PoQCampaign} from "./PoQCampaign.sol";
 
 /// @title PoQV1Campaign: the same campaign's hooks for the contract of dff63f8 (tests/forge/vendor/poq-v1)
@@ -14,39 +16,20 @@ contract PoQV1Campaign is PoQCampaign {
         return "v1";
     }
 
-    function _deploy(ParamsInput memory p) internal override returns (address deployed) {
-        IPoQV1.Params memory q = _params(p);
-        deployed = vm.deployCode("PoQV1.sol:PoQV1", abi.encode(q));
-        require(keccak256(abi.encode(IPoQV1(deployed).params(1))) == keccak256(abi.encode(q)), "IPoQV1 mirror is out of date");
+    /// @dev From PoQV1's via-IR artifact, named by file (foundry.toml's `out`): the campaign compiles
+    ///      without IR and imports PoQV1's types, so forge also builds PoQV1 in the campaign's profile, and
+    ///      a `PoQV1.sol:PoQV1` lookup from here would deploy that unoptimised build instead.
+    function _deploy(PoQ.Params memory p) internal override returns (address) {
+        return vm.deployCode(".build/forge-out/PoQV1.sol/PoQV1.json", abi.encode(V1Params.from(p)));
     }
 
-    function _params(ParamsInput memory p) internal pure returns (IPoQV1.Params memory q) {
-        q.alphaInference = p.alphaInference;
-        q.betaInference = p.betaInference;
-        q.alphaEvaluator = p.alphaEvaluator;
-        q.betaEvaluator = p.betaEvaluator;
-        q.inferenceShare = p.inferenceShare;
-        q.inferenceCost = p.inferenceCost;
-        q.evaluatorCost = p.evaluatorCost;
-        q.commitWindow = p.commitWindow;
-        q.revealWindow = p.revealWindow;
-        q.referenceWindow = p.referenceWindow;
-        q.scoreCommitWindow = p.scoreCommitWindow;
-        q.scoreRevealWindow = p.scoreRevealWindow;
-        q.unbondingBlocks = p.unbondingBlocks;
-        q.minStake = p.minStake;
-        q.slashAmount = p.slashAmount;
-        q.aggregation = p.aggregation;
+    function _setParamsCall(PoQ.Params memory p) internal pure override returns (bytes memory, bool) {
+        return (abi.encodeCall(PoQV1.setParams, (V1Params.from(p))), p.minBudget != 0);
     }
 
-    function _setParamsCall(ParamsInput memory p) internal pure override returns (bytes memory, bool) {
-        return (abi.encodeCall(IPoQV1.setParams, (_params(p))), p.minBudget != 0);
-    }
-
-    function _openRoundCall(OpenArgs memory o) internal pure override returns (bytes memory, bool) {
-        IPoQV1.Task memory t =
-            IPoQV1.Task(o.taskHash, "data:,campaign task", "qa", o.slots, o.committeeSize, o.referenceCommitment);
-        return (abi.encodeCall(IPoQV1.openRound, (t)), false);
+    function _openRoundCall(PoQ.Task memory o) internal pure override returns (bytes memory, bool) {
+        PoQV1.Task memory t = PoQV1.Task(o.taskHash, o.uri, o.kind, o.slots, o.committeeSize, o.referenceCommitment);
+        return (abi.encodeCall(PoQV1.openRound, (t)), false);
     }
 
     function _revealReferenceCall(uint256 id, bytes32, string memory answer, bytes32 salt)
@@ -55,39 +38,34 @@ contract PoQV1Campaign is PoQCampaign {
         override
         returns (bytes memory, bool)
     {
-        return (abi.encodeCall(IPoQV1.revealReference, (id, answer, salt)), false);
+        return (abi.encodeCall(PoQV1.revealReference, (id, answer, salt)), false);
     }
 
-    function _settleCall(uint256 id, Lists memory) internal pure override returns (bytes memory, bool) {
-        return (abi.encodeCall(IPoQV1.settle, (id)), false);
+    function _settleCall(uint256 id, PoQ.Settlement memory) internal pure override returns (bytes memory, bool) {
+        return (abi.encodeCall(PoQV1.settle, (id)), false);
     }
 
     function _settleTakesLists() internal pure override returns (bool) {
         return false;
     }
 
-    function _roundView(uint256 id) internal view override returns (RoundView memory v) {
-        (IPoQV1.Round memory r, bool expired) = IPoQV1(poq).round(id);
-        v.stage = r.stage;
-        v.expired = expired;
-        v.deadline = r.deadline;
-        v.commits = r.commits;
-        v.reveals = r.reveals;
-        v.scoreCommits = r.scoreCommits;
-        v.scoreReveals = r.scoreReveals;
-        v.drawn = IPoQV1(poq).committee(id).length;
-        v.budget = uint256(r.inferencePool) + r.evaluatorPool;
+    /// @dev v1 stores the two pools, not the budget, and the committee as a list; it numbers its stages as v2 does.
+    function _roundView(uint256 id) internal view override returns (RoundView memory) {
+        (PoQV1.Round memory r, bool expired) = PoQV1(poq).round(id);
+        uint256 drawn = PoQV1(poq).committee(id).length;
+        uint256 budget = uint256(r.inferencePool) + r.evaluatorPool;
+        PoQ.Stage stage = PoQ.Stage(uint8(r.stage));
+        return
+            RoundView(stage, expired, r.deadline, r.commits, r.reveals, r.scoreCommits, r.scoreReveals, drawn, budget);
     }
 
-    function _node(address a) internal view override returns (NodeView memory v) {
-        (uint8 role,, uint64 exitableAt, uint128 stake) = IPoQV1(poq).nodes(a);
-        v.role = role;
-        v.stake = stake;
-        v.exiting = exitableAt != 0;
+    function _node(address a) internal view override returns (NodeView memory) {
+        (PoQV1.Role role,, uint64 exitableAt, uint128 stake) = PoQV1(poq).nodes(a);
+        return NodeView(uint8(role), stake, exitableAt != 0);
     }
 
     function _committeeOf(uint256 id) internal view override returns (address[] memory) {
-        return IPoQV1(poq).committee(id);
+        return PoQV1(poq).committee(id);
     }
 
     /// @dev v1's scores follow the outputs in reveal order.
