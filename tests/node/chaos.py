@@ -64,7 +64,7 @@ MODEL_ARGS = ["--model", "smollm2-135m", "--threads", "1", "--max-new-tokens", "
 # Cheap real evaluators, one ONNX bi-encoder among lexical ones: evaluator-1 is minilm-onnx.
 EVALUATOR_CYCLE = ("token_f1", "rouge_l")
 KINDS = ("kill", "anvil_stop", "rpc_cut", "disk_full")
-# A deck of fault kinds is dealt in a seeded order; kills come twice as often as the rest.
+# A deck of fault kinds is dealt in a seeded order: each kind once first, then kills twice as often as the rest.
 DECK = ("kill", "kill", "anvil_stop", "rpc_cut", "disk_full")
 SALT_LOST = ("LOST SALT", "stake will be slashed")
 REPLACED = "the chain was replaced under this daemon"
@@ -354,6 +354,7 @@ class Campaign:
         self.requester: Proc | None = None  # the current phase's ``poq requester``
         self.phase = 0
         self.deck: list[str] = []
+        self.dealt = False  # the first deal (each kind once) is out
         self.mounted = False
 
     # ------------------------------------------------------------------ helpers
@@ -528,9 +529,13 @@ class Campaign:
         result.wall = time.monotonic() - start
 
     def next_kind(self) -> str:
+        """The first deal is each kind once, so the first four faults cover every kind however fast the
+        machine plays the rounds (a soak's length is its rounds, not a number of faults); later deals
+        follow ``DECK``."""
         if not self.deck:
-            self.deck = list(DECK)
+            self.deck = list(DECK if self.dealt else KINDS)
             self.rng.shuffle(self.deck)
+            self.dealt = True
         return self.deck.pop()
 
     def inject(self) -> None:
