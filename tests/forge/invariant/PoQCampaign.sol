@@ -134,6 +134,11 @@ abstract contract PoQCampaign is Cheats {
     /// @notice The most fresh evaluators registered mid-run ("just before a draw").
     uint256 internal constant MAX_FRESH = 6;
 
+    /// @notice EIP-170's limit on deployed code. Both versions' via-IR builds fit under it (20,391 and
+    ///         17,043 bytes); the unoptimised build forge also makes for the campaign's profile does not
+    ///         (39,772 bytes for PoQ), so a deployment above it attacked the wrong bytecode.
+    uint256 internal constant MAX_CODE_SIZE = 24_576;
+
     /// @notice Selected above the contract's bounds to reach its limits (v2: MAX_WINDOW, MAX_UNBONDING).
     uint32 internal constant TOO_LONG_WINDOW = 50_401;
     uint32 internal constant TOO_LONG_UNBONDING = 201_601;
@@ -202,6 +207,7 @@ abstract contract PoQCampaign is Cheats {
     constructor() {
         PoQ.Params memory p = _initialParams();
         poq = _deploy(p);
+        require(poq.code.length <= MAX_CODE_SIZE, "deployed an unoptimised build: deploy from the via-IR artifact");
         _gParams[1] = p;
         gVersion = 1;
         logPath = vm.envOr("POQ_CAMPAIGN_LOG", string(""));
