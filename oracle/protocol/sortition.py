@@ -39,7 +39,8 @@ def log2_q32(u: int) -> int:
 
 def key(seed: bytes, member: str, weight: int) -> int:
     """``Sortition.key``: smaller keys are drawn first; ``weight`` must be positive."""
-    u = (int.from_bytes(keccak(encode(["bytes32", "address"], [seed, to_canonical_address(member)])), "big") >> 128) + 1
+    # abi.encode(bytes32, address): the seed, then the address left-padded to 32 bytes.
+    u = (int.from_bytes(keccak(seed + bytes(12) + to_canonical_address(member)), "big") >> 128) + 1
     e = (128 << FRACTION_BITS) - log2_q32(u)
     return (e << 128) // weight
 

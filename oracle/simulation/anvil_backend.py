@@ -75,9 +75,9 @@ from oracle.simulation.types import RoundOutcome, SimProgress, SimRound
 BLOCK_GAS_LIMIT = 10**13
 ROUNDS_PER_BLOCK = 250
 # Gas a committee draw may take per evaluator in the set (its sortition key, its entry); unused gas is refunded.
-_DRAW_GAS = 100_000
+DRAW_GAS = 100_000
 # Logs the settle block is read for: everything settle credits or takes.
-_PAYOUT_EVENTS = ("InferencePaid", "EvaluatorPaid", "Compensated", "Slashed", "RoundSettled")
+PAYOUT_EVENTS = ("InferencePaid", "EvaluatorPaid", "Compensated", "Slashed", "RoundSettled")
 NO_REFERENCE = b"\x00" * 32
 
 
@@ -101,7 +101,7 @@ class _Event:
     addresses: frozenset[str]  # names of the address arguments (decoded lower-case, as eth_accounts gives them)
 
 
-class _Abi:
+class PoQAbi:
     """Selectors, argument types and event layouts of the PoQ ABI, read once from the compiled artifact."""
 
     def __init__(self) -> None:
@@ -189,7 +189,7 @@ class _Session:
         self.rpc, self.rounds, self.params = rpc, rounds, params
         self.rounds_per_block = rounds_per_block
         self.stats = stats
-        self.abi = _Abi()
+        self.abi = PoQAbi()
         n, k = len(rounds[0].slots), len(rounds[0].committee)
         accounts = [a.lower() for a in rpc.call("eth_accounts")]
         if len(accounts) < 1 + n + k:
@@ -222,16 +222,7 @@ class _Session:
         # The requester funds every round's budget; top it up so any number of rounds fits.
         need = len(self.rounds) * ROUND_BUDGET + 10**22
         rpc.call("anvil_setBalance", [self.requester, hex(need)])
-        data = abi.bytecode + encode(abi.constructor_types, [p.as_contract_tuple()])
-        (deploy,) = rpc.batch([("eth_sendTransaction", [{"from": self.requester, "data": "0x" + data.hex(),
-                                                          "gas": hex(15_000_000)}])])
-        rpc.mine()
-        receipt = rpc.call("eth_getTransactionReceipt", [deploy])
-        if receipt is None or receipt["status"] != "0x1":
-            raise StageFailed(f"deploying PoQ failed: tx {deploy}")
-        self.poq = receipt["contractAddress"]
-        (self.params_version,) = abi.returned("paramsVersion", rpc.call(
-            "eth_call", [{"to": self.poq, "data": "0x" + abi.selector["paramsVersion"].hex()}, "latest"]))
+        self.poq, self.params_version = deploy(rpc, abi, self.requester, p)
         stakes = initial_stakes(self.rounds, p)
         txs = [Tx(a, self.poq, abi.call("register", int(Role.INFERENCE)), 300_000, stakes[i])
                for i, a in enumerate(self.slots)]
@@ -241,16 +232,8 @@ class _Session:
         self._stage("register", txs, "NodeRegistered", len(txs))
 
     def _stage(self, name: str, txs: list[Tx], event: str, expected: int) -> tuple[int, list[dict]]:
-        """Send ``txs``, mine them into one block, and check ``expected`` logs of ``event`` came out."""
-        hashes = self.rpc.send(txs)
-        block = self.rpc.mine()
         self.transactions += len(txs)
-        logs = self.rpc.logs(self.poq, block, [self.abi.topic[event]])
-        if len(logs) != expected:
-            failed = self.rpc.failed(hashes)
-            raise StageFailed(f"{name}: {len(logs)} of {expected} expected events in block {block}; "
-                              f"{len(failed)} transactions failed, e.g. {failed[:3]}")
-        return block, logs
+        return send_stage(self.rpc, self.abi, self.poq, name, txs, event, expected)
 
     # ------------------------------------------------------------------ rounds
 
@@ -311,7 +294,7 @@ class _Session:
                 if s.reveals:
                     data = abi.call("revealOutput", rid, s.output, s.cost.as_tuple(), salt)
                     # The last reveal of a round also draws its committee.
-                    reveals.append(Tx(self.slots[i], poq, data, 300_000 + 200 * len(data) + _DRAW_GAS * n_members))
+                    reveals.append(Tx(self.slots[i], poq, data, 300_000 + 200 * len(data) + DRAW_GAS * n_members))
             outputs = [i for i in self.slot_order if r.slots[i].reveals]
             silent = [i for i in self.slot_order if not r.slots[i].reveals]
             silent_rounds = silent_rounds or bool(silent)
@@ -323,7 +306,7 @@ class _Session:
                     c = scores_commitment(self.chain_id, poq, rid, member, scores, play.cost, salt)
                     # The first score commit of a round with a silent node also draws its committee.
                     score_commits.append(Tx(member, poq, abi.call("commitScores", rid, c),
-                                            250_000 + _DRAW_GAS * n_members))
+                                            250_000 + DRAW_GAS * n_members))
                     score_reveals.append(Tx(member, poq, abi.call(
                         "revealScores", rid, scores, play.cost.as_tuple(), salt), 400_000 + 60_000 * len(scores)))
                     cards.append((scores, play.cost.as_tuple()))
@@ -349,46 +332,77 @@ class _Session:
         self._stage("commitScores", batch.score_commits, "ScoresCommitted", len(batch.score_commits))
         self._stage("revealScores", batch.score_reveals, "ScoresRevealed", len(batch.score_reveals))
         block, _ = self._stage("settle", batch.settles, "RoundSettled", len(chunk))
-        return self.rpc.logs(self.poq, block, [self.abi.topic[e] for e in _PAYOUT_EVENTS])
+        return self.rpc.logs(self.poq, block, [self.abi.topic[e] for e in PAYOUT_EVENTS])
 
     def _check(self, chunk: Sequence[SimRound], ids: list[int], logs: list[dict],
                want: list[RoundOutcome]) -> list[RoundOutcome]:
         """The chunk's settlements decoded from the settle block's logs, checked against the model's."""
         got = self._outcomes(logs, ids)
-        _compare(chunk, got, want)
+        compare(chunk, got, want)
         return got
 
     def _outcomes(self, logs: list[dict], ids: list[int]) -> list[RoundOutcome]:
-        """Every round's payouts, decoded from the settle block's logs into the model's ``Settlement``."""
-        inference: dict[int, list[InferencePayout]] = defaultdict(list)
-        evaluators: dict[int, list[EvaluatorPayout]] = defaultdict(list)
-        slashes: dict[int, list[tuple[str, int]]] = defaultdict(list)
-        compensation: dict[int, list[tuple[str, int]]] = defaultdict(list)
-        settled: dict[int, tuple[int, int]] = {}
-        for log in logs:
-            name, a = self.abi.log(log)
-            rid = a["roundId"]
-            if name == "RoundSettled":
-                settled[rid] = (a["paid"], a["refund"])
-            elif name == "Slashed":
-                slashes[rid].append((self.label[a["node"]], a["amount"]))
-            elif name == "Compensated":
-                compensation[rid].append((self.label[a["node"]], a["amount"]))
-            elif name == "InferencePaid":
-                inference[rid].append(InferencePayout(self.label[a["node"]], a["quality"], a["cost"], a["reward"],
-                                                      a["amount"]))
-            else:
-                evaluators[rid].append(EvaluatorPayout(self.label[a["evaluator"]], a["agreement"], a["cost"],
-                                                       a["reward"], a["amount"]))
-        missing = [rid for rid in ids if rid not in settled]
-        if missing:
-            raise StageFailed(f"settle: no RoundSettled log for rounds {missing[:3]}...")
-        return [outcome(Settlement(tuple(inference[rid]), tuple(evaluators[rid]), tuple(slashes[rid]),
-                                   *settled[rid], compensation=tuple(compensation[rid])))
-                for rid in ids]
+        return [outcome(s) for s in decode_settlements(self.abi, logs, ids, self.label)]
 
 
-def _compare(chunk: Sequence[SimRound], got: list[RoundOutcome], want: list[RoundOutcome]) -> None:
+def deploy(rpc: LeanRpc, abi: PoQAbi, sender: str, params: Params) -> tuple[str, int]:
+    """Deploy PoQ with ``params`` from ``sender`` in a block of its own; its address and parameter version."""
+    data = abi.bytecode + encode(abi.constructor_types, [params.as_contract_tuple()])
+    (tx,) = rpc.batch([("eth_sendTransaction", [{"from": sender, "data": "0x" + data.hex(), "gas": hex(15_000_000)}])])
+    rpc.mine()
+    receipt = rpc.call("eth_getTransactionReceipt", [tx])
+    if receipt is None or receipt["status"] != "0x1":
+        raise StageFailed(f"deploying PoQ failed: tx {tx}")
+    poq = receipt["contractAddress"].lower()
+    (version,) = abi.returned("paramsVersion", rpc.call(
+        "eth_call", [{"to": poq, "data": "0x" + abi.selector["paramsVersion"].hex()}, "latest"]))
+    return poq, version
+
+
+def send_stage(rpc: LeanRpc, abi: PoQAbi, poq: str, name: str, txs: list[Tx], event: str, expected: int
+               ) -> tuple[int, list[dict]]:
+    """Send ``txs``, mine them into one block, and check ``expected`` logs of ``event`` came out."""
+    hashes = rpc.send(txs)
+    block = rpc.mine()
+    logs = rpc.logs(poq, block, [abi.topic[event]])
+    if len(logs) != expected:
+        failed = rpc.failed(hashes)
+        raise StageFailed(f"{name}: {len(logs)} of {expected} expected events in block {block}; "
+                          f"{len(failed)} transactions failed, e.g. {failed[:3]}")
+    return block, logs
+
+
+def decode_settlements(abi: PoQAbi, logs: list[dict], ids: list[int], label: dict[str, str]) -> list[Settlement]:
+    """Every round's payouts, decoded from the settle block's logs into the model's ``Settlement``
+    (nodes named by ``label[address]``)."""
+    inference: dict[int, list[InferencePayout]] = defaultdict(list)
+    evaluators: dict[int, list[EvaluatorPayout]] = defaultdict(list)
+    slashes: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    compensation: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    settled: dict[int, tuple[int, int]] = {}
+    for log in logs:
+        name, a = abi.log(log)
+        rid = a["roundId"]
+        if name == "RoundSettled":
+            settled[rid] = (a["paid"], a["refund"])
+        elif name == "Slashed":
+            slashes[rid].append((label[a["node"]], a["amount"]))
+        elif name == "Compensated":
+            compensation[rid].append((label[a["node"]], a["amount"]))
+        elif name == "InferencePaid":
+            inference[rid].append(InferencePayout(label[a["node"]], a["quality"], a["cost"], a["reward"],
+                                                  a["amount"]))
+        else:
+            evaluators[rid].append(EvaluatorPayout(label[a["evaluator"]], a["agreement"], a["cost"],
+                                                   a["reward"], a["amount"]))
+    missing = [rid for rid in ids if rid not in settled]
+    if missing:
+        raise StageFailed(f"settle: no RoundSettled log for rounds {missing[:3]}...")
+    return [Settlement(tuple(inference[rid]), tuple(evaluators[rid]), tuple(slashes[rid]), *settled[rid],
+                       compensation=tuple(compensation[rid])) for rid in ids]
+
+
+def compare(chunk: Sequence[SimRound], got: list[RoundOutcome], want: list[RoundOutcome]) -> None:
     """Raise ``SimulationMismatch`` naming every round the chain settled differently from the model."""
     bad = [(r.index, g, w) for r, g, w in zip(chunk, got, want, strict=True) if g != w]
     if bad:

@@ -49,6 +49,9 @@ class Node:
     name: str
     identity: str  # the profile model or evaluator it plays
     behaviour: str = "honest"
+    stake: int = 0  # wei it registers with; 0: the minimum stake
+    joins: int = 0  # the first round it plays (``network``)
+    leaves: int | None = None  # the first round it no longer plays (None: stays)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,9 @@ def round_input(r: SimRound, params: Params, stakes: dict[str, int], budget: int
 
     ``slot_order`` and ``member_order`` list slot and member indices in ascending order of their accounts'
     addresses (default: index order)."""
+    if not all(m.commits for m in r.committee):
+        raise ValueError(f"round {r.index}: an absent member: the profile-level backends seat every member and "
+                         "have it score; play absent evaluators in oracle.simulation.network")
     slots = range(len(r.slots)) if slot_order is None else slot_order
     members = range(len(r.committee)) if member_order is None else member_order
     outputs = [i for i in slots if r.slots[i].reveals]

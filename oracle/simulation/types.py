@@ -45,6 +45,7 @@ class MemberPlay:
     evaluator: str
     scores: tuple[int, ...]
     cost: Cost
+    commits: bool = True  # False: drawn and absent (never commits; slashed)
 
 
 @dataclass(frozen=True)
