@@ -36,6 +36,16 @@ def write_csv(path: Path, fields: Sequence[str], rows: Iterable[Mapping[str, Any
         writer.writerows(rows)
 
 
+def write_parquet(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The rows as one Parquet table (columns from the first row), for pandas, polars or DuckDB."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist([dict(r) for r in rows])
+    with replacing(path, suffix=".tmp.parquet") as tmp:
+        pq.write_table(table, tmp)
+
+
 def write_text(path: Path, text: str) -> None:
     with replacing(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from poq.outputs import save_figure, write_csv, write_text
+from poq.outputs import save_figure, write_csv, write_parquet, write_text
 
 
 def test_a_write_cut_by_an_error_keeps_the_previous_file_and_leaves_no_temporary(tmp_path):
@@ -35,3 +35,16 @@ def test_text_and_figures_land_under_their_own_names(tmp_path):
     assert (tmp_path / "t.md").read_text() == "# title\n"
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.png", "t.md"]
+
+
+def test_a_parquet_table_holds_the_rows_and_a_failed_write_keeps_the_previous_one(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "rows.parquet"
+    write_parquet(path, [{"point": "a", "gain": 0.25}, {"point": "b", "gain": -0.5}])
+    assert pq.read_table(path).to_pylist() == [{"point": "a", "gain": 0.25}, {"point": "b", "gain": -0.5}]
+    with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):  # a column of mixed types
+        write_parquet(path, [{"point": "c", "gain": 1.0}, {"point": "d", "gain": "not a number"}])
+    assert pq.read_table(path).to_pylist()[0] == {"point": "a", "gain": 0.25}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.parquet"]

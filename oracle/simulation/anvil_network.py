@@ -111,6 +111,7 @@ class _Session:
                 run.rounds += rounds
                 run.committees += committees
                 run.outcomes += got
+                run.history.append((stop, dict(net.stakes)))
                 if progress:
                     progress(stop, net.config.rounds)
         finally:

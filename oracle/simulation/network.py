@@ -112,6 +112,59 @@ class NetworkRun:
     committees: list[tuple[str, ...]] = field(default_factory=list)
     outcomes: list[RoundOutcome] = field(default_factory=list)
     stakes: dict[str, int] = field(default_factory=dict)  # every node's stake after the last round
+    history: list[tuple[int, dict[str, int]]] = field(default_factory=list)  # (rounds done, stakes) per epoch
+
+
+@dataclass(frozen=True)
+class NodeSummary:
+    """One node over a run: what it played, what it was paid, what it lost."""
+
+    name: str
+    role: str  # "inference" or "evaluator"
+    identity: str
+    behaviour: str
+    plays: int  # slots filled, or seats drawn
+    mean_reward: float  # average normalised reward per play (0 for a play it did not finish)
+    paid_wei: int
+    slashed_wei: int
+    stake_start: int
+    stake_end: int
+
+
+def summarise(population: Population, params: Params, run: NetworkRun) -> list[NodeSummary]:
+    """Every node's plays, average normalised reward, pay and slashes over ``run``.
+
+    Outcomes index payouts by the number in a node's name (``outcome`` reads it from the label)."""
+    plays: dict[str, int] = {}
+    reward: dict[str, int] = {}
+    paid: dict[str, int] = {}
+    slashed: dict[str, int] = {}
+
+    def number(name: str) -> int:
+        return int(name.rsplit("-", 1)[1])
+
+    for r, o in zip(run.rounds, run.outcomes, strict=True):
+        for names, payouts in (([s.model for s in r.slots], o.inference),
+                               ([m.evaluator for m in r.committee], o.evaluators)):
+            by_number = {p.index: p for p in payouts}
+            for name in names:
+                plays[name] = plays.get(name, 0) + 1
+                if (p := by_number.get(number(name))) is not None:
+                    reward[name] = reward.get(name, 0) + p.reward
+                    paid[name] = paid.get(name, 0) + p.amount
+        for name, amount in o.compensation:
+            paid[name] = paid.get(name, 0) + amount
+        for name, amount in o.slashes:
+            slashed[name] = slashed.get(name, 0) + amount
+    out = []
+    for role, nodes in (("inference", population.inference), ("evaluator", population.evaluators)):
+        for n in nodes:
+            count = plays.get(n.name, 0)
+            out.append(NodeSummary(n.name, role, n.identity, n.behaviour, count,
+                                   reward.get(n.name, 0) / WAD / count if count else 0.0, paid.get(n.name, 0),
+                                   slashed.get(n.name, 0), n.stake or params.min_stake,
+                                   run.stakes.get(n.name, n.stake or params.min_stake)))
+    return out
 
 
 def check_population(population: Population) -> None:
@@ -266,6 +319,7 @@ def run_reference(pool: ProfilePool, population: Population, params: Params, con
             run.rounds.append(r)
             run.committees.append(committee)
             run.outcomes.append(net.settle(r))
+        run.history.append((stop, dict(net.stakes)))
         if progress:
             progress(stop, config.rounds)
     run.stakes = dict(net.stakes)

@@ -6,7 +6,7 @@ through the reference model and records the partner's gain over the honest
 network. Points run on every local core (``--workers``), or on a Ray cluster
 (``--ray ADDRESS``, or ``--ray local`` for a Ray started here). Rows go to
 sweep.jsonl as they finish, so an interrupted sweep resumes with the points it
-lacks; sweep.csv and guarantee_map.png (the gain over f and K, one panel per
+lacks; sweep.csv, sweep.parquet and guarantee_map.png (the gain over f and K, one panel per
 rule and beta, at the first alpha and n; a point is safe where the gain stays
 within 0.01 with 95% confidence) are written at the end.
 """
@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 
 from poq.options import csv_floats, csv_ints, int_range, names, out_option, profile_option
-from poq.outputs import save_figure, write_csv
+from poq.outputs import save_figure, write_csv, write_parquet
 
 DEFAULT_OUT = Path("runs/sweep")
 
@@ -65,12 +65,13 @@ def run(args: argparse.Namespace) -> int:
                      ray_address=None if args.ray in (None, "local") else args.ray,
                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     write_csv(args.out / "sweep.csv", list(rows[0]), rows)
+    write_parquet(args.out / "sweep.parquet", rows)
     _guarantee_map(args.out / "guarantee_map.png", rows)
     from oracle.simulation.population import TOLERANCE
 
     safe = sum(r["partner_gain"] - r["partner_ci"] <= TOLERANCE for r in rows)
     console.print(f"{len(rows)} points, {safe} safe (partner's gain within {TOLERANCE} at 95%); written: "
-                  f"{args.out / 'sweep.csv'}, {args.out / 'guarantee_map.png'}")
+                  f"{args.out / 'sweep.csv'}, {args.out / 'sweep.parquet'}, {args.out / 'guarantee_map.png'}")
     return 0
 
 

@@ -133,3 +133,30 @@ def test_bad_populations_are_refused_with_the_fix(profile: Path):
     with pytest.raises(PopulationError, match="give draw='salts'"):
         AnvilNetwork().run(pool, pop, params, replace(CONFIG, draw="seeded"))
 
+
+
+def test_poq_network_plays_on_the_contract_and_reports_every_node(profile: Path, tmp_path: Path, capsys):
+    import csv
+
+    from poq.main import main
+
+    out = tmp_path / "net"
+    argv = ["network", "--profile", str(profile), "--inference", "4", "--evaluators", "6", "--rounds", "40",
+            "--epoch", "20", "--silent", "1", "--absent", "1", "--colluding", "0.34"]
+    assert main([*argv, "--backend", "anvil", "--out", str(out)]) == 0
+    assert "paid what the reference model pays, to the wei" in " ".join(capsys.readouterr().out.split())
+    with open(out / "network_nodes.csv") as fh:
+        rows = {r["name"]: r for r in csv.DictReader(fh)}
+    assert len(rows) == 10 and (out / "stakes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert rows["inference-003"]["behaviour"] == "silent" and int(rows["inference-003"]["slashed_wei"]) > 0
+    assert sum(r["behaviour"] == "collude" for r in rows.values()) == 2
+    assert [r["name"] for r in rows.values() if r["behaviour"] == "absent"] == ["evaluator-005"]
+    assert main([*argv, "--out", str(tmp_path / "ref")]) == 0  # the reference pays every node the same
+    with open(tmp_path / "ref" / "network_nodes.csv") as fh:
+        assert {r["name"]: r for r in csv.DictReader(fh)} == rows
+    capsys.readouterr()
+    assert main([*argv[:-4], "--silent", "4", "--out", str(tmp_path / "x")]) == 2
+    assert "--silent 4 leaves no honest inference node among N=4" in capsys.readouterr().err
+    assert main([*argv[:-2], "--absent", "4", "--colluding", "0.34", "--out", str(tmp_path / "x")]) == 2
+    assert "--absent 4: only 4 evaluators are honest" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

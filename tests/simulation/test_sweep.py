@@ -69,7 +69,7 @@ def test_a_bad_grid_fails_before_any_work(profile: Path, tmp_path: Path, grid: G
     assert not (tmp_path / "bad" / ROWS).exists()
 
 
-def test_poq_sweep_writes_rows_csv_and_the_guarantee_map(profile: Path, tmp_path: Path, capsys):
+def test_poq_sweep_writes_rows_csv_parquet_and_the_guarantee_map(profile: Path, tmp_path: Path, capsys):
     import csv
 
     from poq.main import main
@@ -82,6 +82,12 @@ def test_poq_sweep_writes_rows_csv_and_the_guarantee_map(profile: Path, tmp_path
     with open(out / "sweep.csv") as fh:
         assert [(r["aggregation"], r["fraction"]) for r in csv.DictReader(fh)] == [
             ("mean", "0.0"), ("mean", "0.3"), ("median", "0.0"), ("median", "0.3")]
+    with open(out / "sweep.csv") as fh:
+        csv_rows = list(csv.DictReader(fh))
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "sweep.parquet").to_pylist()
+    assert [{k: str(v) for k, v in row.items()} for row in table] == csv_rows
     assert (out / "guarantee_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     capsys.readouterr()
     with pytest.raises(SystemExit):
