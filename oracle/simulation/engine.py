@@ -16,8 +16,10 @@ both backends settle the very same rounds.
 
 from __future__ import annotations
 
+import gc
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from oracle.protocol.params import WAD, Params
@@ -53,6 +55,23 @@ class SimulationConfig:
                                f"evaluators ({', '.join(pool.evaluators)}): give 1 to {len(pool.evaluators)}")
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a run builds and keeps its rounds.
+
+    The rounds, plays and outcomes a run keeps are tuples and frozen dataclasses without cycles, so
+    reference counting frees all of them; the cyclic collector would only walk the growing list of
+    kept rounds again and again, a quarter of a reference run's time (measured in BENCHMARKS.md)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@cyclic_gc_paused()
 def draw_rounds(pool: ProfilePool, config: SimulationConfig, progress: SimProgress | None = None) -> list[Draw]:
     """The seeded draws of ``config.rounds`` rounds; ``progress(done, total)`` every few hundred."""
     config.validate(pool)
@@ -80,6 +99,7 @@ def committee_cost(evaluator: str, slots: Sequence[SlotPlay]) -> Cost:
                          max(c.peak_memory_mb for c in costs))
 
 
+@cyclic_gc_paused()
 def sim_rounds(pool: ProfilePool, draws: Sequence[Draw], scenario: Scenario, seed: int,
                  progress: SimProgress | None = None) -> list[SimRound]:
     """Play ``draws`` under ``scenario``; its own randomness (noise) is seeded by ``seed`` and its name.

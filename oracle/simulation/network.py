@@ -44,7 +44,7 @@ from eth_utils import keccak, to_canonical_address
 from oracle.protocol.params import WAD, Params
 from oracle.protocol.reward import Cost, Evaluation, Output, RoundInput, normalised_cost, settle
 from oracle.protocol.sortition import Candidate, draw, mix_salts, round_seed
-from oracle.simulation.engine import ROUND_BUDGET, committee_cost
+from oracle.simulation.engine import ROUND_BUDGET, committee_cost, cyclic_gc_paused
 from oracle.simulation.population import Node, Population, PopulationError
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.reference_backend import check_budget, outcome
@@ -299,13 +299,15 @@ class Network:
             outputs=tuple(Output(s.model, normalised_cost(s.cost, p.inference_cost)) for s in outputs),
             committee=tuple(Evaluation(m.evaluator, m.commits, m.scores if m.commits else None,
                                        normalised_cost(m.cost, p.evaluator_cost)) for m in r.committee),
-            unrevealed_committers=tuple(s.model for s in r.slots if not s.reveals),
-            stakes={n: self.stakes[n] for n in (*(s.model for s in r.slots), *(m.evaluator for m in r.committee))}), p)
+            unrevealed_committers=(silent := tuple(s.model for s in r.slots if not s.reveals)),
+            # Only the slashable need a stake: silent committers and members that never commit.
+            stakes={n: self.stakes[n] for n in (*silent, *(m.evaluator for m in r.committee if not m.commits))}), p)
         for name, amount in settlement.slashes:
             self.stakes[name] -= amount
         return outcome(settlement)
 
 
+@cyclic_gc_paused()
 def run_reference(pool: ProfilePool, population: Population, params: Params, config: NetworkConfig,
                   progress: SimProgress | None = None) -> NetworkRun:
     """The network through the reference model, committees drawn by the contract's rule from the seeded salts."""

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 from oracle.protocol.params import Params
 from oracle.protocol.reward import Evaluation, Output, RoundInput, Settlement, normalised_cost, settle
-from oracle.simulation.engine import ROUND_BUDGET, initial_stakes
+from oracle.simulation.engine import ROUND_BUDGET, cyclic_gc_paused, initial_stakes
 from oracle.simulation.types import Paid, RoundOutcome, SimProgress, SimRound
 
 
@@ -119,6 +119,7 @@ class ReferenceBackend:
         self.slot_order = None if slot_order is None else tuple(slot_order)
         self.member_order = None if member_order is None else tuple(member_order)
 
+    @cyclic_gc_paused()
     def run(self, rounds: Sequence[SimRound], params: Params, progress: SimProgress | None = None
             ) -> list[RoundOutcome]:
         if not rounds:
