@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from oracle.errors import UsageError
 from oracle.protocol.params import WAD, Aggregation, Params
-from oracle.simulation.engine import clamp_wad, committee_cost
+from oracle.simulation.engine import clamp_wad, committee_cost, cyclic_gc_paused
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.reference_backend import ReferenceBackend
 from oracle.simulation.types import MemberPlay, SimRound, SlotPlay
@@ -111,6 +111,7 @@ class Draws:
     committees: tuple[tuple[int, ...], ...]
 
 
+@cyclic_gc_paused()
 def draw(pool: ProfilePool, inference: int, evaluators: int, slots: int, committee: int, rounds: int,
          seed: int) -> Draws:
     if slots > inference:
@@ -126,6 +127,7 @@ def draw(pool: ProfilePool, inference: int, evaluators: int, slots: int, committ
     return Draws(tuple(tasks), tuple(slot_draws), tuple(committees))
 
 
+@cyclic_gc_paused()
 def play(pool: ProfilePool, population: Population, draws: Draws) -> list[SimRound]:
     """The rounds as the population plays them: honest nodes as recorded, colluders lifting the partner."""
     partner = population.partner.name

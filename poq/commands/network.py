@@ -41,8 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--absent", type=int_range(0, 1_000), default=2,
                    help="honest evaluators that are drawn and never commit (default 2)")
     p.add_argument("--rounds", type=int_range(1, 100_000), default=1_000, help="rounds (default 1000)")
-    p.add_argument("--epoch", type=int_range(1, 10_000), default=50,
-                   help="rounds opened and settled together (default 50)")
+    p.add_argument("--epoch", type=int_range(1, 10_000), default=10,
+                   help="rounds opened and settled together (default 10)")
     p.add_argument("--draw", choices=("salts", "seeded"), default="salts",
                    help="salts: the contract's own draw from the revealed salts (default); seeded: the same rule "
                         "from a seeded generator, faster for long reference runs")
@@ -131,7 +131,10 @@ def _plot(path: Path, history: list[tuple[int, dict[str, int]]], nodes, min_stak
     ax.text(xs[-1], min_stake / 1e18, " min stake: drawn no more below", va="bottom", ha="right", fontsize=8)
     flat = sum(n.stake_end == n.stake_start for n in nodes)
     ax.set_title(f"slashed stakes, epoch by epoch ({flat} nodes kept theirs: not shown)")
-    ax.set_xlabel("rounds settled")
+    # Slashes come early and the rest is flat: a log axis past the first epoch shows both.
+    ax.set_xscale("symlog", linthresh=max(1, history[0][0]))
+    ax.set_xlim(left=0)
+    ax.set_xlabel("rounds settled (log scale past the first epoch)")
     ax.set_ylabel("stake (ETH)")
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()

@@ -39,16 +39,18 @@ PROBES = {"idk": (0.0, 3), "lead": (0.2, 25)}
 
 
 def build_profile(path: Path, tasks: int = 12, models: dict[str, ModelSpec | tuple] | None = None,
-                  seed: int = 7) -> Path:
+                  seed: int = 7, noiseless: bool = False) -> Path:
     """Write a profile of ``tasks`` QA tasks, every model answering every one, scored by every
-    evaluator plus token F1 (as the ground-truth metric, with its cost), and probes.jsonl beside it."""
+    evaluator plus token F1 (as the ground-truth metric, with its cost), and probes.jsonl beside it.
+
+    ``noiseless``: every evaluator scores every output its true quality, so honest evaluators agree."""
     rng = random.Random(seed)
     models = models or MODELS
     records = []
     probes = []
     for t in range(tasks):
         for probe, (truth, words) in PROBES.items():
-            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, noise))) for e, (noise, *_) in EVALUATORS.items()}
+            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, 0.0 if noiseless else noise))) for e, (noise, *_) in EVALUATORS.items()}
             scores["token_f1"] = truth
             costs = {e: EvaluatorCost(lat * rng.uniform(0.5, 1.0), tok // 2, mem)
                      for e, (_, lat, tok, mem) in EVALUATORS.items()}
@@ -60,7 +62,7 @@ def build_profile(path: Path, tasks: int = 12, models: dict[str, ModelSpec | tup
         for name, spec in models.items():
             spec = ModelSpec(*spec) if isinstance(spec, tuple) else spec
             truth = min(1.0, max(0.0, spec.quality * difficulty + rng.gauss(0, 0.05)))
-            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, noise))) for e, (noise, *_) in EVALUATORS.items()}
+            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, 0.0 if noiseless else noise))) for e, (noise, *_) in EVALUATORS.items()}
             scores["token_f1"] = truth
             costs = {e: EvaluatorCost(lat * rng.uniform(0.8, 1.2), tok, mem)
                      for e, (_, lat, tok, mem) in EVALUATORS.items()}
@@ -80,8 +82,8 @@ def build_profile(path: Path, tasks: int = 12, models: dict[str, ModelSpec | tup
 @pytest.fixture
 def make_profile(tmp_path: Path):
     """``make_profile(name, tasks=12, models=None)``: a profile file in the test's temporary folder."""
-    def make(name: str, tasks: int = 12, models: dict[str, ModelSpec] | None = None) -> Path:
-        return build_profile(tmp_path / name, tasks=tasks, models=models)
+    def make(name: str, tasks: int = 12, models: dict[str, ModelSpec] | None = None, noiseless: bool = False) -> Path:
+        return build_profile(tmp_path / name, tasks=tasks, models=models, noiseless=noiseless)
     return make
 
 

@@ -55,6 +55,43 @@ def test_the_measured_majority_follows_the_analytical_draw_and_colluders_gain(pr
     assert breakdown_fraction(points) is not None
 
 
+def test_the_medians_breakdown_for_k3_lies_where_the_analytical_majority_probability_puts_it(make_profile):
+    """With honest evaluators that agree, a lone colluder cannot move a median of three: the partner gains only in
+    rounds whose committee the colluders hold a majority of. So its expected gain at f is
+    ``majority_probability(M, C, 3)`` times the lift a colluding majority gives (its reward at quality 1 less its
+    honest reward, over the rounds it plays), and the breakdown fraction f* is the first f where that product
+    passes the tolerance. Both are checked against the measured curve, within its sampling error."""
+    from oracle.protocol.params import WAD
+    from oracle.protocol.reward import linear_reward, normalised_cost
+    from oracle.simulation.population import TOLERANCE, build_population, draw, play
+
+    pool = load_pool(make_profile("agree.jsonl", noiseless=True))
+    params = with_aggregation(_params(pool, 3), "median")
+    rounds, m, fractions = 3000, 20, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    points = collusion_curve(pool, params, inference=4, evaluators=m, slots=3, committee=3, fractions=fractions,
+                             rounds=rounds, seed=5)
+    honest = play(pool, build_population(pool, 4, m, 0.0, seed=5), draw(pool, 4, m, 3, 3, rounds, seed=5))
+    partner = build_population(pool, 4, m, 0.0, seed=5).partner.name
+    lifts = []
+    for r in honest:
+        for s in r.slots:
+            if s.model == partner:
+                quality = r.committee[0].scores[r.revealed.index(r.slots.index(s))]
+                cost = normalised_cost(s.cost, params.inference_cost)
+                lifts.append((linear_reward(params.alpha_inference, WAD, params.beta_inference, cost)
+                              - linear_reward(params.alpha_inference, quality, params.beta_inference, cost)) / WAD)
+    lift = sum(lifts) / len(lifts)
+    assert lift > 0.1  # the weakest model has room to be lifted
+    predicted = [p.majority_analytical * lift for p in points]
+    for p, want in zip(points, predicted, strict=True):
+        se = p.partner_ci / 1.96
+        assert abs(p.partner_gain - want) <= 4 * se + 1e-9, (p, want)
+    # The breakdown rule applied to the analytical curve, with the measured points' sampling error.
+    expected_star = next(p.fraction for p, want in zip(points, predicted, strict=True)
+                         if want - p.partner_ci > TOLERANCE)
+    assert breakdown_fraction(points) == expected_star == 0.2
+
+
 def test_under_median_a_lone_colluder_per_committee_gains_less_than_under_mean(profile: Path):
     pool = load_pool(profile)
     params = _params(pool, 3)
