@@ -50,7 +50,8 @@ def build_profile(path: Path, tasks: int = 12, models: dict[str, ModelSpec | tup
     probes = []
     for t in range(tasks):
         for probe, (truth, words) in PROBES.items():
-            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, 0.0 if noiseless else noise))) for e, (noise, *_) in EVALUATORS.items()}
+            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, 0.0 if noiseless else noise)))
+                      for e, (noise, *_) in EVALUATORS.items()}
             scores["token_f1"] = truth
             costs = {e: EvaluatorCost(lat * rng.uniform(0.5, 1.0), tok // 2, mem)
                      for e, (_, lat, tok, mem) in EVALUATORS.items()}
@@ -62,7 +63,8 @@ def build_profile(path: Path, tasks: int = 12, models: dict[str, ModelSpec | tup
         for name, spec in models.items():
             spec = ModelSpec(*spec) if isinstance(spec, tuple) else spec
             truth = min(1.0, max(0.0, spec.quality * difficulty + rng.gauss(0, 0.05)))
-            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, 0.0 if noiseless else noise))) for e, (noise, *_) in EVALUATORS.items()}
+            scores = {e: min(1.0, max(0.0, truth + rng.gauss(0, 0.0 if noiseless else noise)))
+                      for e, (noise, *_) in EVALUATORS.items()}
             scores["token_f1"] = truth
             costs = {e: EvaluatorCost(lat * rng.uniform(0.8, 1.2), tok, mem)
                      for e, (_, lat, tok, mem) in EVALUATORS.items()}
