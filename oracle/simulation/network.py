@@ -18,9 +18,13 @@ block and settle together, so every round of an epoch sees the stakes and the
 membership at the epoch's start; slashes apply at settlement, in round order.
 Epochs are ``epoch`` rounds long and also end where a node joins or leaves.
 
-Behaviours: an inference node is ``honest`` or ``silent`` (commits and never
-reveals: slashed); an evaluator is ``honest``, ``collude`` (scores the partner,
-inference node 0, 1.0) or ``absent`` (drawn, never commits: slashed).
+Behaviours: an inference node is ``honest``, ``silent`` (commits and never
+reveals: slashed) or ``grind`` (the colluders' accomplice: it reveals last, and
+when the partner is in its round and the committee drawn without its salt
+would lift the partner by more than the accomplice forfeits, its payout and
+the slash, it withholds its reveal; see ``grinding``); an evaluator is ``honest``, ``collude``
+(scores the partner, inference node 0, 1.0) or ``absent`` (drawn, never
+commits: slashed).
 
 Addresses and salts come from names and the seed (``address_of``, ``salt``), and
 the deployment's address from its deployer, so the reference predicts the
@@ -36,7 +40,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from eth_utils import keccak, to_canonical_address
@@ -50,7 +54,7 @@ from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.reference_backend import check_budget, outcome
 from oracle.simulation.types import MemberPlay, RoundOutcome, SimProgress, SimRound, SlotPlay
 
-INFERENCE_BEHAVIOURS = ("honest", "silent")
+INFERENCE_BEHAVIOURS = ("honest", "silent", "grind")
 EVALUATOR_BEHAVIOURS = ("honest", "collude", "absent")
 ANVIL_CHAIN_ID = 31337
 DRAWS = ("salts", "seeded")
@@ -97,6 +101,9 @@ class RoundPlan:
     salts: tuple[bytes, ...]  # each slot node's commitment salt (empty with ``draw="seeded"``: nothing needs them)
     candidates: tuple[Candidate, ...]  # the evaluator set at the epoch's start, with draw weights
     seeded: tuple[str, ...] | None = None  # the committee drawn by ``draw="seeded"`` (names, draw order)
+    # With ``draw="seeded"``: the committee drawn instead when the round's grinders withhold (another seed).
+    alternative: tuple[str, ...] | None = None
+    withheld: bool = False  # the round's grinders withheld their reveals
 
     @property
     def any_revealed(self) -> bool:
@@ -238,7 +245,9 @@ class Network:
         if drawable < cfg.committee:
             raise PopulationError(f"round {start}: {drawable} evaluator nodes are drawable (registered, stake >= "
                                   f"min_stake) for K={cfg.committee}: give more evaluator nodes or a smaller K")
-        seeded = self._seeded_committees(candidates, stop - start) if cfg.draw == "seeded" else None
+        # Two seeded committees a round: as revealed, and as drawn if its grinders withhold (always both, so
+        # a population with a grinder draws the same rounds as the same population without one).
+        seeded = self._seeded_committees(candidates, 2 * (stop - start)) if cfg.draw == "seeded" else None
         plans = []
         for index in range(start, stop):
             task = self.pool.tasks[self.rng.randrange(len(self.pool.tasks))]
@@ -248,10 +257,31 @@ class Network:
                 e = task.entries[n.identity]
                 slots.append(SlotPlay(n.name, e.output, e.cost, e.scores, e.evaluator_costs,
                                       reveals=n.behaviour != "silent"))
-            plans.append(RoundPlan(index, index + 1, task.task_id, task.kind, nodes, tuple(slots),
-                                   () if seeded else tuple(salt(cfg.seed, index, n.name) for n in nodes), candidates,
-                                   None if seeded is None else seeded[index - start]))
+            k = 2 * (index - start)
+            plan = RoundPlan(index, index + 1, task.task_id, task.kind, nodes, tuple(slots),
+                             () if seeded else tuple(salt(cfg.seed, index, n.name) for n in nodes), candidates,
+                             None if seeded is None else seeded[k], None if seeded is None else seeded[k + 1])
+            plans.append(self._grind(plan))
         return plans
+
+    def _grind(self, plan: RoundPlan) -> RoundPlan:
+        """The round's grinders withhold together when that pays the coalition: the partner's payout under the
+        committee drawn without their salts, less its payout under the one drawn with them, exceeds what the
+        grinders forfeit (their payouts) and the slashes they take. They reveal last, so they know the other
+        salts; and they know every output and every member's scores, which makes this grinder an upper bound."""
+        grinders = [i for i, n in enumerate(plan.slot_nodes) if n.behaviour == "grind"]
+        if not grinders or not any(s.model == self.partner and s.reveals for s in plan.slots):
+            return plan
+        withheld = replace(plan, withheld=True, slots=tuple(
+            replace(s, reveals=False) if i in grinders else s for i, s in enumerate(plan.slots)))
+        names = {plan.slot_nodes[i].name for i in grinders}
+        paid = settle(self._input(self.scored(plan, self.predicted_committee(plan))), self.params).inference
+        paid_without = settle(self._input(self.scored(withheld, self.predicted_committee(withheld))),
+                              self.params).inference
+        lift = (sum(p.amount for p in paid_without if p.node == self.partner)
+                - sum(p.amount for p in paid if p.node == self.partner))
+        forfeit = sum(p.amount for p in paid if p.node in names) + len(grinders) * self.params.slash_amount
+        return withheld if lift > forfeit else plan
 
     def _seeded_committees(self, candidates: Sequence[Candidate], rounds: int) -> list[tuple[str, ...]]:
         """``rounds`` committees by the contract's rule, keys ``-ln(u) / weight`` from the seeded generator."""
@@ -269,7 +299,7 @@ class Network:
         if not plan.any_revealed:
             return ()
         if plan.seeded is not None:
-            return plan.seeded
+            return plan.alternative if plan.withheld and plan.alternative is not None else plan.seeded
         revealed = [s for s, play in zip(plan.salts, plan.slots, strict=True) if play.reveals]
         seed = round_seed(self.config.chain_id, self.poq, plan.round_id, mix_salts(revealed))
         return tuple(self.name_of[a] for a in draw(seed, plan.candidates, self.config.committee))
@@ -292,19 +322,23 @@ class Network:
 
     def settle(self, r: SimRound) -> RoundOutcome:
         """The reference settlement of ``r``, with each node's own stake; its slashes lower those stakes."""
+        settlement = settle(self._input(r), self.params)
+        for name, amount in settlement.slashes:
+            self.stakes[name] -= amount
+        return outcome(settlement)
+
+    def _input(self, r: SimRound) -> RoundInput:
+        """The reference model's input for ``r`` (members in ascending address), with today's stakes."""
         p = self.params
         outputs = [s for s in r.slots if s.reveals]
-        settlement = settle(RoundInput(
+        return RoundInput(
             budget=ROUND_BUDGET, slots=len(r.slots), committee_size=self.config.committee,
             outputs=tuple(Output(s.model, normalised_cost(s.cost, p.inference_cost)) for s in outputs),
             committee=tuple(Evaluation(m.evaluator, m.commits, m.scores if m.commits else None,
                                        normalised_cost(m.cost, p.evaluator_cost)) for m in r.committee),
             unrevealed_committers=(silent := tuple(s.model for s in r.slots if not s.reveals)),
             # Only the slashable need a stake: silent committers and members that never commit.
-            stakes={n: self.stakes[n] for n in (*silent, *(m.evaluator for m in r.committee if not m.commits))}), p)
-        for name, amount in settlement.slashes:
-            self.stakes[name] -= amount
-        return outcome(settlement)
+            stakes={n: self.stakes[n] for n in (*silent, *(m.evaluator for m in r.committee if not m.commits))})
 
 
 @cyclic_gc_paused()

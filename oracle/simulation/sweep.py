@@ -1,10 +1,13 @@
 """Parameter sweeps of the network model: a grid of points, run on every local core or on a Ray cluster.
 
 A point fixes alpha and beta (both roles), the committee size K, the slots n,
-the aggregation rule and the colluding fraction f; it plays the population of
-``oracle.simulation.population`` and reports the colluders' partner's gain
-over the honest network, the worst honest loss and the analytical majority
-probability. Points are independent and seeded alike, so a point's row is the
+the aggregation rule, the colluding fraction f and the slash amount; it plays
+the population of ``oracle.simulation.population`` and reports the colluders'
+partner's gain over the honest network, the worst honest loss and the
+analytical majority probability. With ``Network.grind`` it also plays the
+colluders' accomplice grinding the committee seed (``grinding``) at the
+point's slash, and reports the coalition's gain: the only thing in the sweep's
+network that a slash changes. Points are independent and seeded alike, so a point's row is the
 same wherever it runs: in this process, in a local process pool, or on a Ray
 worker, alone or in a curve. Points that differ only in f run as one curve,
 which settles the honest network once for all of them. Rows are appended to ``sweep.jsonl`` as they finish (flushed and
@@ -23,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from oracle.protocol.params import WAD
+from oracle.simulation.grinding import GrindPoint, grinding
 from oracle.simulation.population import PopulationError, collusion_curve, with_aggregation
 from oracle.simulation.record_pool import ProfilePool, load_pool
 
@@ -37,6 +41,7 @@ class Point:
     slots: int
     aggregation: str
     fraction: float
+    slash: float = 0.5  # ETH a slash takes (``Params.slash_amount``); matters to the grinding accomplice only
 
     @property
     def key(self) -> str:
@@ -51,6 +56,7 @@ class Grid:
     slots: tuple[int, ...]
     aggregations: tuple[str, ...]
     fractions: tuple[float, ...]
+    slashes: tuple[float, ...] = (0.5,)
 
     def points(self) -> list[Point]:
         axes = asdict(self)
@@ -59,7 +65,8 @@ class Grid:
             raise PopulationError(f"the grid has no points: {', '.join(empty)} has no value; give at least one "
                                   "value per axis")
         return [Point(*values) for values in itertools.product(self.alphas, self.betas, self.committees,
-                                                                self.slots, self.aggregations, self.fractions)]
+                                                                self.slots, self.aggregations, self.fractions,
+                                                                self.slashes)]
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class Network:
     evaluators: int
     rounds: int
     seed: int = 0
+    grind: bool = False  # also measure the grinding accomplice (``grinding``) at every point's slash
 
 
 _POOLS: dict[str, ProfilePool] = {}
@@ -94,16 +102,32 @@ def run_curve(network: Network, points: Sequence[Point]) -> list[dict]:
     a, b = round(first.alpha * WAD), round(first.beta * WAD)
     params = with_aggregation(pool.default_params(first.slots), first.aggregation).with_(
         alpha_inference=a, beta_inference=b, alpha_evaluator=a, beta_evaluator=b)
-    curve = collusion_curve(pool, params, inference=network.inference, evaluators=network.evaluators,
-                            slots=first.slots, committee=first.committee, fractions=[p.fraction for p in points],
-                            rounds=network.rounds, seed=network.seed)
-    return [{**asdict(point), "colluders": c.colluders, "partner_gain": c.partner_gain, "partner_ci": c.partner_ci,
-             "worst_honest_loss": c.worst_honest_loss, "majority_analytical": c.majority_analytical}
-            for point, c in zip(points, curve, strict=True)]
+    fractions = list(dict.fromkeys(p.fraction for p in points))
+    curve = dict(zip(fractions, collusion_curve(
+        pool, params, inference=network.inference, evaluators=network.evaluators, slots=first.slots,
+        committee=first.committee, fractions=fractions, rounds=network.rounds, seed=network.seed), strict=True))
+    ground: dict[tuple[float, float], GrindPoint] = {}
+    if network.grind:
+        slashes = list(dict.fromkeys(p.slash for p in points))
+        for f in fractions:
+            found = grinding(pool, params, inference=network.inference, evaluators=network.evaluators,
+                             slots=first.slots, committee=first.committee, fraction=f,
+                             slashes=[round(s * 10**18) for s in slashes], rounds=network.rounds, seed=network.seed)
+            ground.update({(f, s): g for s, g in zip(slashes, found, strict=True)})
+    rows = []
+    for point in points:
+        c = curve[point.fraction]
+        row = {**asdict(point), "colluders": c.colluders, "partner_gain": c.partner_gain, "partner_ci": c.partner_ci,
+               "worst_honest_loss": c.worst_honest_loss, "majority_analytical": c.majority_analytical}
+        if network.grind:
+            g = ground[(point.fraction, point.slash)]
+            row.update(grind_withheld=g.withheld, grind_gain=g.coalition_gain, grind_ci=g.coalition_ci)
+        rows.append(row)
+    return rows
 
 
 def curves(points: Sequence[Point]) -> list[list[Point]]:
-    """The points grouped into curves: same alpha, beta, K, n and rule; fractions in the order given."""
+    """The points grouped into curves: same alpha, beta, K, n and rule; fractions and slashes in the order given."""
     grouped: dict[tuple, list[Point]] = {}
     for p in points:
         grouped.setdefault((p.alpha, p.beta, p.committee, p.slots, p.aggregation), []).append(p)
@@ -113,7 +137,15 @@ def curves(points: Sequence[Point]) -> list[list[Point]]:
 def check(network: Network, grid: Grid) -> list[Point]:
     """Every point, after the checks a worker would fail on, so a bad grid fails before any work."""
     points = grid.points()
+    if len(set(grid.slashes)) > 1 and not network.grind:
+        raise PopulationError(f"slash amounts {', '.join(f'{x:g}' for x in grid.slashes)} ETH, but nothing in the "
+                              "sweep's network is slashed without the grinding accomplice: add --grind, or give "
+                              "one slash amount")
     for point in points:
+        min_stake = _pool(network.profile).default_params(1).min_stake
+        if not 0 <= point.slash * 10**18 <= min_stake:
+            raise PopulationError(f"slash {point.slash:g} ETH is outside [0, min_stake = {min_stake / 10**18:g} ETH]:"
+                                  " the contract takes no more than the minimum stake")
         if point.committee > network.evaluators:
             raise PopulationError(f"K={point.committee} exceeds the M={network.evaluators} evaluator nodes: "
                                   "give K <= M")

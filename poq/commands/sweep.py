@@ -8,7 +8,11 @@ network. Points run on every local core (``--workers``), or on a Ray cluster
 sweep.jsonl as they finish, so an interrupted sweep resumes with the points it
 lacks; sweep.csv, sweep.parquet and guarantee_map.png (the gain over f and K, one panel per
 rule and beta, at the first alpha and n; a point is safe where the gain stays
-within 0.01 with 95% confidence) are written at the end.
+within 0.01 with 95% confidence) are written at the end. With --grind, every
+point also plays the colluders' accomplice grinding the committee seed (it
+withholds its reveal when the committee drawn without its salt pays the
+coalition more than the slash it takes), at every --slash amount, and
+grinding.png draws the coalition's gain against the slash.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    default=["mean", "median"], help="aggregation rules (default mean,median)")
     p.add_argument("--fraction", type=csv_floats(0, 0.99, "colluding fractions"), default=[0, 0.1, 0.2, 0.3, 0.4, 0.5],
                    help="colluding fractions f (default 0,0.1,...,0.5)")
+    p.add_argument("--slash", type=csv_floats(0, 1000, "slash amounts (ETH)"), default=[0.5],
+                   help="slash amounts in ETH (default 0.5, the contract's default); several need --grind")
+    p.add_argument("--grind", action="store_true",
+                   help="also play the colluders' accomplice grinding the committee seed at every slash amount, "
+                        "and draw grinding.png")
     p.add_argument("--inference", type=int_range(1, 10_000), default=6, help="inference nodes, N (default 6)")
     p.add_argument("--evaluators", type=int_range(1, 10_000), default=30, help="evaluator nodes, M (default 30)")
     p.add_argument("--rounds", type=int_range(1, 100_000), default=1_000, help="rounds per point (default 1000)")
@@ -55,9 +64,10 @@ def run(args: argparse.Namespace) -> int:
     from poq.options import console as wide_console
 
     console = wide_console()
-    network = Network(str(args.profile or DEFAULT_PROFILE), args.inference, args.evaluators, args.rounds, args.seed)
+    network = Network(str(args.profile or DEFAULT_PROFILE), args.inference, args.evaluators, args.rounds, args.seed,
+                      grind=args.grind)
     grid = Grid(tuple(args.alpha), tuple(args.beta), tuple(args.committee), tuple(args.slots),
-                tuple(args.aggregation), tuple(args.fraction))
+                tuple(args.aggregation), tuple(args.fraction), tuple(args.slash))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         task = bar.add_task("sweep points", total=None)
@@ -67,11 +77,19 @@ def run(args: argparse.Namespace) -> int:
     write_csv(args.out / "sweep.csv", list(rows[0]), rows)
     write_parquet(args.out / "sweep.parquet", rows)
     _guarantee_map(args.out / "guarantee_map.png", rows)
+    written = [args.out / name for name in ("sweep.csv", "sweep.parquet", "guarantee_map.png")]
+    if args.grind:
+        _grinding_plot(args.out / "grinding.png", rows)
+        written.append(args.out / "grinding.png")
     from oracle.simulation.population import TOLERANCE
 
     safe = sum(r["partner_gain"] - r["partner_ci"] <= TOLERANCE for r in rows)
     console.print(f"{len(rows)} points, {safe} safe (partner's gain within {TOLERANCE} at 95%); written: "
-                  f"{args.out / 'sweep.csv'}, {args.out / 'sweep.parquet'}, {args.out / 'guarantee_map.png'}")
+                  + ", ".join(str(w) for w in written))
+    if args.grind:
+        paying = [r for r in rows if r["grind_gain"] - r["grind_ci"] > 0]
+        console.print(f"grinding the committee seed pays the coalition at {len(paying)} of {len(rows)} points"
+                      + (f", at slashes up to {max(r['slash'] for r in paying):g} ETH" if paying else ""))
     return 0
 
 
@@ -113,3 +131,32 @@ def _guarantee_map(path: Path, rows: list[dict]) -> None:
     fig.colorbar(image, ax=axes, label="partner's gain (* : beyond 0.01 at 95%)")
     fig.suptitle(f"guarantee map: alpha={alpha:g}, n={slots}")
     save_figure(fig, path, dpi=110, bbox_inches="tight")
+
+
+def _grinding_plot(path: Path, rows: list[dict]) -> None:
+    """The coalition's gain from grinding against the slash, one line per f, a panel per rule (first alpha,
+    beta, K and n)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    first = rows[0]
+    mine = [r for r in rows if all(r[k] == first[k] for k in ("alpha", "beta", "committee", "slots"))]
+    rules = sorted({r["aggregation"] for r in mine})
+    fig, axes = plt.subplots(1, len(rules), figsize=(5.5 * len(rules), 4), squeeze=False, layout="constrained")
+    for ax, rule in zip(axes[0], rules, strict=True):
+        for f in sorted({r["fraction"] for r in mine}):
+            line = sorted((r for r in mine if r["aggregation"] == rule and r["fraction"] == f),
+                          key=lambda r: r["slash"])
+            ax.errorbar([r["slash"] for r in line], [r["grind_gain"] for r in line],
+                        yerr=[r["grind_ci"] for r in line], marker="o", capsize=3, label=f"f={f:g}")
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xscale("symlog", linthresh=0.01)
+        ax.set_xlim(left=0)
+        ax.set_xlabel("slash per withheld reveal (ETH)")
+        ax.set_ylabel("coalition's gain per round (slot payouts)")
+        ax.set_title(f"{rule}, K={first['committee']}, beta={first['beta']:g}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle("grinding the committee seed: what the accomplice's withheld reveals earn the coalition")
+    save_figure(fig, path, dpi=110)

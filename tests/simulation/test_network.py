@@ -160,3 +160,27 @@ def test_poq_network_plays_on_the_contract_and_reports_every_node(profile: Path,
     assert main([*argv[:-2], "--absent", "4", "--colluding", "0.34", "--out", str(tmp_path / "x")]) == 2
     assert "--absent 4: only 4 evaluators are honest" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_an_accomplice_grinds_the_contracts_committee_seed_exactly_as_the_model_says(profile: Path):
+    """The last revealer knows both committees: the contract lets it pick by withholding, at the slash's price."""
+    pool = load_pool(profile)
+    params = _params(pool).with_(slash_amount=10**15)  # 0.001 ETH: cheap enough to pay
+    base = build_population(pool, 5, 8, 0.375, seed=1)
+    accomplice = replace(base.inference[1], stake=40 * params.min_stake)
+    grinding = Population((base.inference[0], replace(accomplice, behaviour="grind"), *base.inference[2:]),
+                          base.evaluators)
+    honest = Population((base.inference[0], accomplice, *base.inference[2:]), base.evaluators)
+    config = replace(CONFIG, rounds=100)
+    reference = run_reference(pool, grinding, params, config)
+    chain = AnvilNetwork().run(pool, grinding, params, config)
+    assert (chain.committees, chain.outcomes) == (reference.committees, reference.outcomes)
+    withheld = [k for k, o in enumerate(reference.outcomes) if any(n == accomplice.name for n, _ in o.slashes)]
+    assert len(withheld) >= 5
+    plain = run_reference(pool, honest, params, config)
+    assert all(plain.committees[k] != reference.committees[k] for k in withheld)  # each withholding redrew
+
+    def partner_wei(run) -> int:
+        return sum(p.amount for o in run.outcomes for p in o.inference if p.index == 0)
+
+    assert partner_wei(reference) > partner_wei(plain)

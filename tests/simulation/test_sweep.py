@@ -4,6 +4,7 @@ and an interrupted sweep resumes with only the points it lacks."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,11 +58,33 @@ def test_an_interrupted_sweep_resumes_with_the_missing_points_only(profile: Path
     assert sum(1 for line in lines if line.startswith('{"') and '"fraction"' in line and line.endswith("}")) == 8
 
 
+def test_a_grinding_sweep_prices_the_accomplice_at_every_slash_and_keeps_the_collusion_rows(profile: Path,
+                                                                                            tmp_path: Path):
+    grid = Grid((1.0,), (0.3,), (3,), (3,), ("median",), (0.0, 0.3), (0.0, 0.05, 1.0))
+    network = replace(_network(profile), rounds=400)
+    plain = sweep(network, Grid(*(getattr(grid, f) for f in list(Grid.__dataclass_fields__)[:6])),
+                  tmp_path / "plain", workers=1)
+    ground = sweep(replace(network, grind=True), grid, tmp_path / "ground", workers=2)
+    assert len(ground) == 6
+    by = {(r["fraction"], r["slash"]): r for r in ground}
+    for row in plain:  # the collusion columns do not depend on the slash or on the accomplice
+        for slash in (0.0, 0.05, 1.0):
+            assert {k: by[row["fraction"], slash][k] for k in row if k != "slash"} == \
+                {k: v for k, v in row.items() if k != "slash"}
+    assert by[0.3, 0.0]["grind_withheld"] > 0 and by[0.3, 0.0]["grind_gain"] > 0  # colluders make a redraw pay
+    for f in (0.0, 0.3):
+        assert by[f, 0.0]["grind_gain"] >= by[f, 0.05]["grind_gain"] >= by[f, 1.0]["grind_gain"] == 0.0
+        assert by[f, 1.0]["grind_withheld"] == 0
+
+
 @pytest.mark.parametrize(("grid", "message"), [
     (Grid((1.0,), (), (3,), (3,), ("mean",), (0.1,)), "the grid has no points: betas has no value"),
     (Grid((1.0,), (0.1,), (11,), (3,), ("mean",), (0.1,)), "K=11 exceeds the M=10 evaluator nodes"),
     (Grid((1.0,), (0.1,), (3,), (3,), ("trimmed",), (0.1,)), "unknown aggregation 'trimmed'"),
     (Grid((1.0,), (0.1,), (3,), (3,), ("mean",), (1.0,)), r"f=1.0 is outside \[0, 1\)"),
+    (Grid((1.0,), (0.1,), (3,), (3,), ("mean",), (0.1,), (0.0, 0.5)), "nothing in the sweep's network is slashed "
+                                                                       "without the grinding accomplice: add --grind"),
+    (Grid((1.0,), (0.1,), (3,), (3,), ("mean",), (0.1,), (2.0,)), r"slash 2 ETH is outside \[0, min_stake = 1 ETH\]"),
 ])
 def test_a_bad_grid_fails_before_any_work(profile: Path, tmp_path: Path, grid: Grid, message: str):
     with pytest.raises(PopulationError, match=message):
