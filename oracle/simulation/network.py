@@ -48,10 +48,11 @@ from eth_utils import keccak, to_canonical_address
 from oracle.protocol.params import WAD, Params
 from oracle.protocol.reward import Cost, Evaluation, Output, RoundInput, normalised_cost, settle
 from oracle.protocol.sortition import Candidate, draw, mix_salts, round_seed
-from oracle.simulation.engine import ROUND_BUDGET, committee_cost, cyclic_gc_paused
+from oracle.simulation.engine import ROUND_BUDGET, clamp_wad, committee_cost, cyclic_gc_paused
 from oracle.simulation.population import Node, Population, PopulationError
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.reference_backend import check_budget, outcome
+from oracle.simulation.scenarios import Scenario
 from oracle.simulation.types import MemberPlay, RoundOutcome, SimProgress, SimRound, SlotPlay
 
 INFERENCE_BEHAVIOURS = ("honest", "silent", "grind")
@@ -189,7 +190,8 @@ def check_population(population: Population) -> None:
 class Network:
     """The per-node state both backends share: stakes, membership, the seeded draws of slots and tasks."""
 
-    def __init__(self, pool: ProfilePool, population: Population, params: Params, config: NetworkConfig) -> None:
+    def __init__(self, pool: ProfilePool, population: Population, params: Params, config: NetworkConfig,
+                 deviation: Scenario | None = None) -> None:
         check_budget(params)
         check_population(population)
         if params.score_commit_window > params.score_reveal_window:
@@ -217,6 +219,10 @@ class Network:
         self.partner = population.partner.name
         self.rng = random.Random(f"network:{config.seed}")
         self.keys = np.random.default_rng(config.seed)
+        # A scenario whose adversaries and targets are node names (``network_incentives``), with randomness
+        # of its own, so the rest of the network draws exactly what it draws without it.
+        self.deviation = deviation
+        self.deviation_rng = random.Random(f"network-deviation:{config.seed}")
 
     def registered(self, node: Node, round_index: int) -> bool:
         return node.joins <= round_index and (node.leaves is None or round_index < node.leaves)
@@ -255,6 +261,10 @@ class Network:
             slots = []
             for n in nodes:
                 e = task.entries[n.identity]
+                if self.deviation is not None and n.name in self.deviation.adversaries:
+                    play = self.deviation.slot(replace(e, model=n.name), task, self.deviation_rng)
+                    slots.append(replace(play, reveals=play.reveals and n.behaviour != "silent"))
+                    continue
                 slots.append(SlotPlay(n.name, e.output, e.cost, e.scores, e.evaluator_costs,
                                       reveals=n.behaviour != "silent"))
             k = 2 * (index - start)
@@ -311,7 +321,11 @@ class Network:
         costs: dict[str, Cost] = {}  # members of one kind attest the same cost for the same outputs
         for name in sorted(committee, key=self.rank.__getitem__):
             node = self.nodes[name]
-            if node.behaviour == "collude":
+            if self.deviation is not None and name in self.deviation.adversaries:
+                # The scenario looks scores up under the name it deviates as: give it this node's kind's.
+                mine = [replace(s, scores={name: s.scores[node.identity]}) for s in revealed]
+                scores = tuple(clamp_wad(x) for x in self.deviation.score(name, mine, self.deviation_rng))
+            elif node.behaviour == "collude":
                 scores = tuple(WAD if s.model == self.partner else s.scores[node.identity] for s in revealed)
             else:
                 scores = tuple(s.scores[node.identity] for s in revealed)  # recorded scores are WAD already
@@ -343,9 +357,10 @@ class Network:
 
 @cyclic_gc_paused()
 def run_reference(pool: ProfilePool, population: Population, params: Params, config: NetworkConfig,
-                  progress: SimProgress | None = None) -> NetworkRun:
-    """The network through the reference model, committees drawn by the contract's rule from the seeded salts."""
-    net = Network(pool, population, params, config)
+                  progress: SimProgress | None = None, deviation: Scenario | None = None) -> NetworkRun:
+    """The network through the reference model, committees drawn by the contract's rule from the seeded salts;
+    ``deviation``: a scenario played by the nodes it names (see ``Network``)."""
+    net = Network(pool, population, params, config, deviation)
     run = NetworkRun()
     for start, stop in net.epochs():
         plans = net.plan_epoch(start, stop)

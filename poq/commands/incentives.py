@@ -30,12 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slots", type=int_range(1, 64), default=5, help="inference slots per round, n (default 5)")
     p.add_argument("--committee", type=int_range(1, 16), default=3, help="evaluators per round, K (default 3)")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    p.add_argument("--network", action="store_true",
+                   help="also play every deviation by nodes of a network (--inference N, --evaluators M), "
+                        "committees drawn by the contract's rule; writes incentives_network.csv")
+    p.add_argument("--inference", type=int_range(2, 1_000), default=6,
+                   help="with --network: inference nodes, N (default 6)")
+    p.add_argument("--evaluators", type=int_range(1, 1_000), default=10,
+                   help="with --network: evaluator nodes, M (default 10)")
     out_option(p, DEFAULT_OUT)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from oracle.simulation.adversary import Settlements
     from oracle.simulation.engine import SimulationConfig, draw_rounds
@@ -44,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     from poq.options import console as wide_console
 
     console = wide_console()
+    if args.network:
+        _check_network(args)
     pool = profile_pool(args)
     for note in pool.notes:
         console.print(f"  note: {note}")
@@ -51,20 +59,60 @@ def run(args: argparse.Namespace) -> int:
     draws = draw_rounds(pool, SimulationConfig(args.rounds, args.slots, args.committee, args.seed))
     with console.status("settling every deviation under mean and median"):
         rows = check(Settlements(pool, draws, args.seed, ReferenceBackend()), params)
-    table = Table(title=f"gain over honest play (average normalised reward, ± 95%), {args.rounds} rounds, "
-                        f"n={args.slots}, K={args.committee}")
-    for column in ("deviation", "who gains", "rule", "gain", "pays?", "lever", "break-even"):
+    console.print(_table(f"gain over honest play (average normalised reward, ± 95%), {args.rounds} rounds, "
+                         f"n={args.slots}, K={args.committee}", ("lever", "break-even"), rows,
+                         lambda r: (r.lever, r.break_even)))
+    args.out.mkdir(parents=True, exist_ok=True)
+    _write(args.out / "incentives.csv", rows)
+    _plot(args.out / "incentives.png", rows)
+    console.print(f"written: {args.out / 'incentives.csv'}, {args.out / 'incentives.png'}")
+    if args.network:
+        _network(args, pool, params, console)
+    return 0
+
+
+def _table(title: str, extra: tuple[str, ...], rows, cells):
+    """A deviation per row: who gains, the rule, the gain and whether it pays, then ``cells(row)``."""
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("deviation", "who gains", "rule", "gain", "pays?", *extra):
         table.add_column(column)
     for r in rows:
         table.add_row(r.deviation, ", ".join(r.gainers), r.rule, f"{r.gain:+.3f} ± {r.ci:.3f}",
-                      "[red]yes[/red]" if r.pays else "no", r.lever, r.break_even)
-    console.print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_csv(args.out / "incentives.csv", [*asdict(rows[0]), "pays"],
+                      "[red]yes[/red]" if r.pays else "no", *cells(r))
+    return table
+
+
+def _write(path: Path, rows) -> None:
+    write_csv(path, [*asdict(rows[0]), "pays"],
               ({**asdict(r), "gainers": " ".join(r.gainers), "pays": r.pays} for r in rows))
-    _plot(args.out / "incentives.png", rows)
-    console.print(f"written: {args.out / 'incentives.csv'}, {args.out / 'incentives.png'}")
-    return 0
+
+
+def _check_network(args: argparse.Namespace) -> None:
+    """--network's sizes, checked before any work."""
+    from oracle.errors import UsageError
+
+    if args.committee > args.evaluators:
+        raise UsageError(f"--committee {args.committee} exceeds --evaluators {args.evaluators}: give K <= M")
+    if args.slots > args.inference:
+        raise UsageError(f"--slots {args.slots} exceeds --inference {args.inference}: give n <= N")
+
+
+def _network(args: argparse.Namespace, pool, params, console) -> None:
+    """The same deviations played by nodes of a network: the setting issue 15 states its targets in."""
+    from oracle.simulation.network_incentives import check_network
+
+    with console.status(f"playing every deviation in a network of {args.inference} + {args.evaluators} nodes"):
+        rows = check_network(pool, params, inference=args.inference, evaluators=args.evaluators, slots=args.slots,
+                             committee=args.committee, rounds=args.rounds, seed=args.seed)
+    console.print(_table(f"in a network: N={args.inference}, M={args.evaluators}, n={args.slots}, "
+                         f"K={args.committee}, {args.rounds} rounds; each deviation by its nodes, the rest honest",
+                         ("partner's gain", "worst honest loss"), rows,
+                         lambda r: ("" if r.partner_gain is None else f"{r.partner_gain:+.3f}",
+                                    f"{r.worst_honest_loss:+.3f}")))
+    _write(args.out / "incentives_network.csv", rows)
+    console.print(f"written: {args.out / 'incentives_network.csv'}")
 
 
 def _plot(path: Path, rows) -> None:

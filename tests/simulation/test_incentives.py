@@ -74,3 +74,40 @@ def test_each_deviation_is_settled_once_per_rule(profile: Path):
     check(Settlements(pool, draw_rounds(pool, SimulationConfig(rounds=50, slots=3)), 0, backend),
           pool.default_params(3))
     assert len(settled) == 2 * (1 + len(deviations(pool)))  # honest and every deviation, under mean and median
+
+
+def test_in_a_network_cost_cheating_pays_collusion_lifts_the_partner_and_silence_loses(profile: Path):
+    """The deviations played by nodes among many (issue 15's setting): 10 evaluator nodes, two of them colluding."""
+    from oracle.simulation.network_incentives import check_network
+
+    pool = load_pool(profile)
+    params = pool.default_params(3)
+    rows = check_network(pool, params, inference=4, evaluators=10, slots=3, committee=3, rounds=1500, seed=2)
+    by = {(r.deviation, r.rule): r for r in rows}
+    assert {d for d, _ in by} == {d.name for d in deviations(pool)} and {r for _, r in by} == {"mean", "median"}
+    for rule in ("mean", "median"):
+        assert by["cost-underreport-x4", rule].pays and by["cost-underreport-x4", rule].gainers == ("inference-000",)
+        assert by["never-reveal", rule].gain < 0
+        collusion = by["colluding-evaluators", rule]
+        assert collusion.gainers == ("evaluator-000", "evaluator-001", "inference-000")
+        assert collusion.partner_gain is not None and collusion.partner_gain > 0
+        assert by["sabotaging-evaluator", rule].worst_honest_loss < 0  # its rival loses
+    # Under the median, one booster among three moves its partner far less than under the mean.
+    assert by["boosting-evaluator", "median"].partner_gain < by["boosting-evaluator", "mean"].partner_gain
+
+
+def test_poq_incentives_network_writes_its_table_and_checks_sizes_first(profile: Path, tmp_path: Path, capsys):
+    import csv
+
+    from poq.main import main
+
+    out = tmp_path / "inc"
+    argv = ["incentives", "--profile", str(profile), "--rounds", "60", "--slots", "3", "--network"]
+    assert main([*argv, "--out", str(out)]) == 0
+    with open(out / "incentives_network.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["rule"] for r in rows} == {"mean", "median"} and "worst_honest_loss" in rows[0]
+    capsys.readouterr()
+    assert main([*argv, "--evaluators", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "--committee 3 exceeds --evaluators 2: give K <= M" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
