@@ -219,6 +219,8 @@ class Network:
         self.partner = population.partner.name
         self.rng = random.Random(f"network:{config.seed}")
         self.keys = np.random.default_rng(config.seed)
+        self.alternatives = np.random.default_rng([config.seed, 1])
+        self.grinders = {n.name for n in population.inference if n.behaviour == "grind"}
         # A scenario whose adversaries and targets are node names (``network_incentives``), with randomness
         # of its own, so the rest of the network draws exactly what it draws without it.
         self.deviation = deviation
@@ -251,9 +253,7 @@ class Network:
         if drawable < cfg.committee:
             raise PopulationError(f"round {start}: {drawable} evaluator nodes are drawable (registered, stake >= "
                                   f"min_stake) for K={cfg.committee}: give more evaluator nodes or a smaller K")
-        # Two seeded committees a round: as revealed, and as drawn if its grinders withhold (always both, so
-        # a population with a grinder draws the same rounds as the same population without one).
-        seeded = self._seeded_committees(candidates, 2 * (stop - start)) if cfg.draw == "seeded" else None
+        seeded = self._seeded_committees(self.keys, candidates, stop - start) if cfg.draw == "seeded" else None
         plans = []
         for index in range(start, stop):
             task = self.pool.tasks[self.rng.randrange(len(self.pool.tasks))]
@@ -267,11 +267,10 @@ class Network:
                     continue
                 slots.append(SlotPlay(n.name, e.output, e.cost, e.scores, e.evaluator_costs,
                                       reveals=n.behaviour != "silent"))
-            k = 2 * (index - start)
             plan = RoundPlan(index, index + 1, task.task_id, task.kind, nodes, tuple(slots),
                              () if seeded else tuple(salt(cfg.seed, index, n.name) for n in nodes), candidates,
-                             None if seeded is None else seeded[k], None if seeded is None else seeded[k + 1])
-            plans.append(self._grind(plan))
+                             None if seeded is None else seeded[index - start])
+            plans.append(self._grind(plan) if self.grinders else plan)
         return plans
 
     def _grind(self, plan: RoundPlan) -> RoundPlan:
@@ -279,10 +278,13 @@ class Network:
         committee drawn without their salts, less its payout under the one drawn with them, exceeds what the
         grinders forfeit (their payouts) and the slashes they take. They reveal last, so they know the other
         salts; and they know every output and every member's scores, which makes this grinder an upper bound."""
-        grinders = [i for i, n in enumerate(plan.slot_nodes) if n.behaviour == "grind"]
+        grinders = [i for i, n in enumerate(plan.slot_nodes) if n.name in self.grinders]
         if not grinders or not any(s.model == self.partner and s.reveals for s in plan.slots):
             return plan
-        withheld = replace(plan, withheld=True, slots=tuple(
+        # The seeded draw's committee without the grinders' salts: another seed, from a generator of its own,
+        # so the draws of the rest of the network are those of the same population with nobody grinding.
+        alternative = self._seeded_committees(self.alternatives, plan.candidates, 1)[0] if plan.seeded else None
+        withheld = replace(plan, withheld=True, alternative=alternative, slots=tuple(
             replace(s, reveals=False) if i in grinders else s for i, s in enumerate(plan.slots)))
         names = {plan.slot_nodes[i].name for i in grinders}
         paid = settle(self._input(self.scored(plan, self.predicted_committee(plan))), self.params).inference
@@ -293,10 +295,11 @@ class Network:
         forfeit = sum(p.amount for p in paid if p.node in names) + len(grinders) * self.params.slash_amount
         return withheld if lift > forfeit else plan
 
-    def _seeded_committees(self, candidates: Sequence[Candidate], rounds: int) -> list[tuple[str, ...]]:
-        """``rounds`` committees by the contract's rule, keys ``-ln(u) / weight`` from the seeded generator."""
+    def _seeded_committees(self, generator: np.random.Generator, candidates: Sequence[Candidate], rounds: int
+                           ) -> list[tuple[str, ...]]:
+        """``rounds`` committees by the contract's rule, keys ``-ln(u) / weight`` from ``generator``."""
         weights = np.array([float(c.weight) for c in candidates])
-        keys = -np.log(1.0 - self.keys.random((rounds, len(candidates)))) / np.where(weights > 0, weights, 1.0)
+        keys = -np.log(1.0 - generator.random((rounds, len(candidates)))) / np.where(weights > 0, weights, 1.0)
         keys[:, weights == 0] = np.inf
         k = self.config.committee
         first = np.argpartition(keys, k - 1, axis=1)[:, :k]
