@@ -18,9 +18,10 @@ MAX_UNBONDING = 201_600
 UINT96_MAX = 2**96 - 1
 # Every cost and cost reference is a uint64 on the contract.
 UINT64_MAX = 2**64 - 1
-# A round's limits (``PoQ.MAX_SLOTS``, ``PoQ.MAX_COMMITTEE``).
+# A round's limits (``PoQ.MAX_SLOTS``, ``PoQ.MAX_COMMITTEE``), and the evaluator set's (``PoQ.MAX_EVALUATORS``).
 MAX_SLOTS = 64
 MAX_COMMITTEE = 16
+MAX_EVALUATORS = 256
 
 
 def to_wad(score: float) -> int:

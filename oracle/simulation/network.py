@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from eth_utils import keccak, to_canonical_address
 
-from oracle.protocol.params import WAD, Params
+from oracle.protocol.params import MAX_COMMITTEE, MAX_EVALUATORS, MAX_SLOTS, UINT96_MAX, WAD, Params
 from oracle.protocol.reward import Cost, Evaluation, Output, RoundInput, normalised_cost, settle
 from oracle.protocol.sortition import Candidate, draw, mix_salts, round_seed
 from oracle.simulation.engine import ROUND_BUDGET, clamp_wad, committee_cost, cyclic_gc_paused
@@ -187,6 +187,39 @@ def check_population(population: Population) -> None:
                                   "nodes: a population needs honest play to measure deviations against")
 
 
+def check_nodes(population: Population, params: Params, config: NetworkConfig) -> None:
+    """What the contract would refuse, or the payouts could not tell apart, refused here with the fix."""
+    if not 1 <= config.slots <= MAX_SLOTS or not 1 <= config.committee <= MAX_COMMITTEE:
+        raise PopulationError(f"n={config.slots}, K={config.committee}: the contract takes 1 to {MAX_SLOTS} slots "
+                              f"and committees of 1 to {MAX_COMMITTEE}")
+    if len(population.evaluators) > MAX_EVALUATORS:
+        raise PopulationError(f"M={len(population.evaluators)}: the contract's evaluator set holds at most "
+                              f"{MAX_EVALUATORS}; give fewer evaluator nodes")
+    names = [n.name for n in (*population.inference, *population.evaluators)]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise PopulationError(f"nodes {', '.join(twice)} appear twice: give every node its own name")
+    for role in (population.inference, population.evaluators):
+        numbers: dict[int, str] = {}
+        for n in role:
+            head, _, number = n.name.rpartition("-")
+            if not head or not number.isdigit():
+                raise PopulationError(f"node name {n.name!r}: payouts are told apart by the number after the last "
+                                      "'-'; name nodes like inference-007 or evaluator-012")
+            if int(number) in numbers:
+                raise PopulationError(f"nodes {numbers[int(number)]} and {n.name} share the number {int(number)}: "
+                                      "give each node of a role its own number")
+            numbers[int(number)] = n.name
+    for n in (*population.inference, *population.evaluators):
+        stake = n.stake or params.min_stake
+        if not params.min_stake <= stake <= UINT96_MAX:
+            raise PopulationError(f"node {n.name} stakes {stake} wei, outside [min_stake={params.min_stake}, 2**96 - 1]:"
+                                  " the contract refuses to register it; give a stake in that range")
+        if n.joins < 0 or (n.leaves is not None and n.leaves <= n.joins):
+            raise PopulationError(f"node {n.name} joins at round {n.joins} and leaves at {n.leaves}: give "
+                                  "0 <= joins < leaves")
+
+
 class Network:
     """The per-node state both backends share: stakes, membership, the seeded draws of slots and tasks."""
 
@@ -198,6 +231,7 @@ class Network:
             raise PopulationError(f"score_commit_window={params.score_commit_window} > score_reveal_window="
                                   f"{params.score_reveal_window}: rounds waiting out an absent member would expire "
                                   "the others' score reveals; keep score_commit_window <= score_reveal_window")
+        check_nodes(population, params, config)
         if config.draw not in DRAWS:
             raise PopulationError(f"unknown draw {config.draw!r}: give one of {', '.join(DRAWS)}")
         if config.epoch < 1 or config.rounds < 1:
@@ -207,15 +241,9 @@ class Network:
         self.address = {name: address_of(name) for name in self.nodes}
         self.name_of = {a: name for name, a in self.address.items()}
         self.rank = {name: int(a, 16) for name, a in self.address.items()}  # the contract's order: ascending address
-        if len(self.name_of) != len(self.address):
-            raise PopulationError("two nodes share a name: give every node its own")
         self.requester = address_of("requester")
         self.poq = created_address(self.requester)
         self.stakes = {name: n.stake or params.min_stake for name, n in self.nodes.items()}
-        for name, stake in self.stakes.items():
-            if stake < params.min_stake:
-                raise PopulationError(f"node {name} stakes {stake} wei, below min_stake={params.min_stake}: "
-                                      "the contract refuses to register it; give at least min_stake")
         self.partner = population.partner.name
         self.rng = random.Random(f"network:{config.seed}")
         self.keys = np.random.default_rng(config.seed)

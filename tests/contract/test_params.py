@@ -142,3 +142,10 @@ def test_bad_params_are_refused(poq, client, owner, params, error, changes, inpu
     named = first.split(".")[0] if ".w_" in first else first  # weights are refused as their model's sum
     with pytest.raises(ValueError, match=rf"^{re.escape(named)}[= ]"):
         params.with_(**flat, **model_changes)
+
+
+def test_the_python_limits_are_the_contracts(poq):
+    """``oracle.protocol.params`` states the contract's limits once for the off-chain side; they must agree."""
+    from oracle.protocol.params import MAX_COMMITTEE, MAX_EVALUATORS, MAX_SLOTS
+
+    assert (poq.MAX_SLOTS(), poq.MAX_COMMITTEE(), poq.MAX_EVALUATORS()) == (MAX_SLOTS, MAX_COMMITTEE, MAX_EVALUATORS)

@@ -126,7 +126,7 @@ def test_bad_populations_are_refused_with_the_fix(profile: Path):
     refused(pop, "3 inference nodes can commit .* for n=4", slots=4)
     refused(pop, "unknown draw 'fast'", draw="fast")
     poor = (replace(pop.evaluators[0], stake=params.min_stake - 1), *pop.evaluators[1:])
-    refused(Population(pop.inference, poor), "below min_stake")
+    refused(Population(pop.inference, poor), r"stakes 999999999999999999 wei, outside \[min_stake")
     # Every evaluator absent but one, K = 2: once the absent ones are slashed out, too few are drawable.
     absent = (pop.evaluators[0], *(replace(e, behaviour="absent") for e in pop.evaluators[1:]))
     refused(Population(pop.inference, absent), "round 20: 1 evaluator nodes are drawable", committee=2)
@@ -184,3 +184,28 @@ def test_an_accomplice_grinds_the_contracts_committee_seed_exactly_as_the_model_
         return sum(p.amount for o in run.outcomes for p in o.inference if p.index == 0)
 
     assert partner_wei(reference) > partner_wei(plain)
+
+
+def test_the_contracts_limits_and_ambiguous_nodes_are_refused_before_any_round(profile: Path):
+    """What the contract would revert on, or what would mix two nodes' payouts, fails first, naming the fix."""
+    from oracle.protocol.params import MAX_COMMITTEE, MAX_EVALUATORS, MAX_SLOTS, UINT96_MAX
+
+    pool = load_pool(profile)
+    params = _params(pool)
+    pop = build_population(pool, 3, 4, 0.0)
+
+    def refused(population: Population, match: str, **config) -> None:
+        with pytest.raises(PopulationError, match=match):
+            run_reference(pool, population, params, replace(CONFIG, **config))
+
+    first, *rest = pop.evaluators
+    refused(Population(pop.inference, (first, first, *rest)), "nodes evaluator-000 appear twice")
+    refused(Population(pop.inference, (replace(first, name="alice"), *rest)), "node name 'alice'")
+    refused(Population(pop.inference, (replace(first, name="judge-1"), *rest)),
+            "nodes judge-1 and evaluator-001 share the number 1")
+    refused(Population(pop.inference, (replace(first, stake=UINT96_MAX + 1), *rest)), r"outside \[min_stake")
+    refused(Population(pop.inference, (replace(first, joins=20, leaves=20), *rest)), "give 0 <= joins < leaves")
+    refused(pop, f"the contract takes 1 to {MAX_SLOTS} slots", slots=MAX_SLOTS + 1)
+    refused(pop, f"committees of 1 to {MAX_COMMITTEE}", committee=MAX_COMMITTEE + 1)
+    many = build_population(pool, 3, MAX_EVALUATORS + 1, 0.0)
+    refused(many, f"M={MAX_EVALUATORS + 1}: the contract's evaluator set holds at most {MAX_EVALUATORS}")
