@@ -213,8 +213,8 @@ def check_nodes(population: Population, params: Params, config: NetworkConfig) -
     for n in (*population.inference, *population.evaluators):
         stake = n.stake or params.min_stake
         if not params.min_stake <= stake <= UINT96_MAX:
-            raise PopulationError(f"node {n.name} stakes {stake} wei, outside [min_stake={params.min_stake}, 2**96 - 1]:"
-                                  " the contract refuses to register it; give a stake in that range")
+            raise PopulationError(f"node {n.name} stakes {stake} wei, outside [min_stake={params.min_stake}, "
+                                  "2**96 - 1]: the contract refuses to register it; give a stake in that range")
         if n.joins < 0 or (n.leaves is not None and n.leaves <= n.joins):
             raise PopulationError(f"node {n.name} joins at round {n.joins} and leaves at {n.leaves}: give "
                                   "0 <= joins < leaves")

@@ -44,6 +44,14 @@ def _hostile(pool, params: Params) -> Population:
     return Population(tuple(inference), tuple(evaluators))
 
 
+def _refuser(pool, params: Params):
+    """``refused(population, match, **config)``: playing it raises a PopulationError matching ``match``."""
+    def refused(population: Population, match: str, **config) -> None:
+        with pytest.raises(PopulationError, match=match):
+            run_reference(pool, population, params, replace(CONFIG, **config))
+    return refused
+
+
 def _drawn_in(committees, rounds) -> set[str]:
     return {m for k in rounds for m in committees[k]}
 
@@ -113,10 +121,7 @@ def test_bad_populations_are_refused_with_the_fix(profile: Path):
     pool = load_pool(profile)
     params = _params(pool)
     pop = build_population(pool, 3, 4, 0.0)
-
-    def refused(population: Population, match: str, **config) -> None:
-        with pytest.raises(PopulationError, match=match):
-            run_reference(pool, population, params, replace(CONFIG, **config))
+    refused = _refuser(pool, params)
 
     odd = (replace(pop.evaluators[0], behaviour="bribe"), *pop.evaluators[1:])
     refused(Population(pop.inference, odd), "unknown behaviour 'bribe': give one of honest, collude, absent")
@@ -193,10 +198,7 @@ def test_the_contracts_limits_and_ambiguous_nodes_are_refused_before_any_round(p
     pool = load_pool(profile)
     params = _params(pool)
     pop = build_population(pool, 3, 4, 0.0)
-
-    def refused(population: Population, match: str, **config) -> None:
-        with pytest.raises(PopulationError, match=match):
-            run_reference(pool, population, params, replace(CONFIG, **config))
+    refused = _refuser(pool, params)
 
     first, *rest = pop.evaluators
     refused(Population(pop.inference, (first, first, *rest)), "nodes evaluator-000 appear twice")
