@@ -19,12 +19,14 @@ membership at the epoch's start; slashes apply at settlement, in round order.
 Epochs are ``epoch`` rounds long and also end where a node joins or leaves.
 
 Behaviours: an inference node is ``honest``, ``silent`` (commits and never
-reveals: slashed) or ``grind`` (the colluders' accomplice: it reveals last, and
-when the partner is in its round and the committee drawn without its salt
+reveals: slashed) or ``grind`` (the colluders' accomplice: it reveals last,
+and when the partner is in its round and the committee drawn without its salt
 would lift the partner by more than the accomplice forfeits, its payout and
-the slash, it withholds its reveal; see ``grinding``); an evaluator is ``honest``, ``collude``
-(scores the partner, inference node 0, 1.0) or ``absent`` (drawn, never
-commits: slashed).
+the slash, it withholds its reveal; see ``grinding``). An evaluator is
+``honest``, ``collude`` (scores the partner, inference node 0, 1.0) or
+``absent`` (drawn, never commits: slashed). A ``Scenario`` of
+``oracle.simulation.scenarios`` can also be played by the nodes it names
+(``network_incentives``).
 
 Addresses and salts come from names and the seed (``address_of``, ``salt``), and
 the deployment's address from its deployer, so the reference predicts the
