@@ -24,6 +24,7 @@ COMMANDS = [
     ("poq.commands.incentives", "which deviations pay under today's contract, and what would stop them"),
     ("poq.commands.collusion", "collusion curves: a colluding evaluator group's gain against its share"),
     ("poq.commands.network", "a population with per-node stakes, the contract drawing committees"),
+    ("poq.commands.trust", "evaluator trust rules under a group of copiers: consensus vs probes"),
     ("poq.commands.eval", "profile models and evaluators: quality, cost, correlations"),
     ("poq.commands.paper", "the paper's figures beside this project's, from a recorded profile"),
     ("poq.commands.explorer", "serve a local explorer of rounds, nodes and payouts read from the chain"),

@@ -11,7 +11,7 @@ from poq.main import build_parser
 
 SUBCOMMANDS = [["demo"], ["run"], ["devnet", "up"], ["devnet", "down"], ["node", "inference"],
                ["node", "evaluator"], ["requester"], ["payouts"], ["eval"], ["simulate"], ["explorer"],
-               ["paper"], ["collusion"], ["incentives"], ["sweep"], ["network"]]
+               ["paper"], ["collusion"], ["incentives"], ["sweep"], ["network"], ["trust"]]
 
 
 def test_every_command_is_listed():
