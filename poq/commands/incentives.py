@@ -101,7 +101,10 @@ def _check_network(args: argparse.Namespace) -> None:
 
 def _network(args: argparse.Namespace, pool, params, console) -> None:
     """The same deviations played by nodes of a network: the setting issue 15 states its targets in."""
+    from rich.table import Table
+
     from oracle.simulation.network_incentives import check_network
+    from oracle.simulation.targets import judge
 
     with console.status(f"playing every deviation in a network of {args.inference} + {args.evaluators} nodes"):
         rows = check_network(pool, params, inference=args.inference, evaluators=args.evaluators, slots=args.slots,
@@ -112,7 +115,15 @@ def _network(args: argparse.Namespace, pool, params, console) -> None:
                          lambda r: ("" if r.partner_gain is None else f"{r.partner_gain:+.3f}",
                                     f"{r.worst_honest_loss:+.3f}")))
     _write(args.out / "incentives_network.csv", rows)
-    console.print(f"written: {args.out / 'incentives_network.csv'}")
+    targets = judge(rows)
+    table = Table(title="issue 15's targets on this network")
+    for column in ("target", "rule", "measured", "met?"):
+        table.add_column(column)
+    for t in targets:
+        table.add_row(t.target, t.rule, t.measured, "yes" if t.met else "[red]no[/red]")
+    console.print(table)
+    write_csv(args.out / "targets.csv", ["target", "rule", "measured", "met"], (asdict(t) for t in targets))
+    console.print(f"written: {args.out / 'incentives_network.csv'}, {args.out / 'targets.csv'}")
 
 
 def _plot(path: Path, rows) -> None:

@@ -107,7 +107,34 @@ def test_poq_incentives_network_writes_its_table_and_checks_sizes_first(profile:
     with open(out / "incentives_network.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert {r["rule"] for r in rows} == {"mean", "median"} and "worst_honest_loss" in rows[0]
+    with open(out / "targets.csv") as fh:
+        assert {r["rule"] for r in csv.DictReader(fh)} == {"mean", "median"}
     capsys.readouterr()
     assert main([*argv, "--evaluators", "2", "--out", str(tmp_path / "x")]) == 2
     assert "--committee 3 exceeds --evaluators 2: give K <= M" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_issue_15s_targets_are_judged_per_rule_and_todays_contract_misses_the_cost_one(profile: Path):
+    from oracle.simulation.network_incentives import NetworkIncentive, check_network
+    from oracle.simulation.targets import judge
+
+    pool = load_pool(profile)
+    rows = check_network(pool, pool.default_params(3), inference=4, evaluators=10, slots=3, committee=3,
+                         rounds=800, seed=2)
+    targets = {(t.target, t.rule): t for t in judge(rows)}
+    for rule in ("mean", "median"):
+        assert not targets["cost under-reporting gains at most 0", rule].met
+    # The judge itself, on rows made to sit on either side of each bound.
+    def row(deviation: str, gain: float, ci: float = 0.0, partner: float | None = None, worst: float = 0.0):
+        return NetworkIncentive(deviation, "", (), "mean", gain, ci, partner, worst)
+
+    judged = {t.target: t.met for t in judge([
+        row("cost-underreport-x2", 0.004, 0.005), row("cost-underreport-x4", -0.01),
+        row("lazy-node", -0.01, 0.02), row("boosting-evaluator", -0.1, 0.0, 0.011),
+        row("sabotaging-evaluator", -0.1, worst=-0.009), row("noisy-evaluator", -0.05, 0.01)])}
+    assert judged == {"cost under-reporting gains at most 0": True,
+                      "a lazy answer earns less than the weakest model's": False,
+                      "boosting-evaluator: partner gains <= 0.01, no honest loss > 0.01": False,
+                      "sabotaging-evaluator: partner gains <= 0.01, no honest loss > 0.01": True,
+                      "noisy-evaluator is paid less than honest play": True}
