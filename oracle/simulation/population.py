@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 from oracle.errors import UsageError
 from oracle.protocol.params import WAD, Aggregation, Params
-from oracle.simulation.engine import clamp_wad, committee_cost, cyclic_gc_paused
+from oracle.protocol.reward import Cost
+from oracle.simulation.engine import committee_cost, cyclic_gc_paused
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.reference_backend import ReferenceBackend
 from oracle.simulation.types import MemberPlay, SimRound, SlotPlay
@@ -141,11 +142,16 @@ def play(pool: ProfilePool, population: Population, draws: Draws) -> list[SimRou
             e = task.entries[node.identity]
             slots.append(SlotPlay(node.name, e.output, e.cost, e.scores, e.evaluator_costs))
         members = []
+        costs: dict[str, Cost] = {}  # members of one kind attest the same cost for the same outputs
         for j in member_ids:
             node = population.evaluators[j]
-            lift = node.behaviour == "collude"
-            scores = tuple(clamp_wad(WAD if lift and s.model == partner else s.scores[node.identity]) for s in slots)
-            members.append(MemberPlay(node.name, scores, committee_cost(node.identity, slots)))
+            if node.behaviour == "collude":
+                scores = tuple(WAD if s.model == partner else s.scores[node.identity] for s in slots)
+            else:
+                scores = tuple(s.scores[node.identity] for s in slots)  # recorded scores are WAD already
+            if node.identity not in costs:
+                costs[node.identity] = committee_cost(node.identity, slots)
+            members.append(MemberPlay(node.name, scores, costs[node.identity]))
         rounds.append(SimRound(index, task.task_id, task.kind, tuple(slots), tuple(members)))
     return rounds
 

@@ -27,6 +27,7 @@ What the contract does that the model must be told:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from oracle.protocol.params import Params
@@ -90,12 +91,16 @@ def round_input(r: SimRound, params: Params, stakes: dict[str, int], budget: int
     )
 
 
+@functools.cache
+def _label_index(label: str) -> int:
+    """The number a label ends in (``slot-3`` -> 3); labels recur round after round, so it is remembered."""
+    return int(label.rsplit("-", 1)[1])
+
+
 def outcome(settlement: Settlement) -> RoundOutcome:
     """A settlement (the model's, or one decoded from the chain's logs) in slot/member indices
     (labels are ``slot-i`` / ``member-j``), payouts sorted by index, slashes and compensation by label."""
-    def index(label: str) -> int:
-        return int(label.rsplit("-", 1)[1])
-
+    index = _label_index
     return RoundOutcome(
         inference=tuple(sorted((Paid(index(p.node), p.quality, p.cost, p.reward, p.amount)
                                 for p in settlement.inference), key=lambda p: p.index)),
