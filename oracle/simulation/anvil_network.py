@@ -69,6 +69,11 @@ class AnvilNetwork:
         if config.draw != "salts":
             raise PopulationError(f"draw={config.draw!r}: the Anvil backend checks the contract's own draw from "
                                   "the revealed salts; give draw='salts'")
+        if params.score_commit_window > params.score_reveal_window:
+            raise PopulationError(f"score_commit_window={params.score_commit_window} > score_reveal_window="
+                                  f"{params.score_reveal_window}: on chain, rounds waiting out an absent member "
+                                  "would expire the others' score reveals; keep score_commit_window <= "
+                                  "score_reveal_window")
         net = Network(pool, population, params, config)
         if self.rpc_url:
             return _Session(LeanRpc(self.rpc_url), net, self.stats).run(progress)
@@ -182,7 +187,7 @@ class _Session:
         full = [plan for plan in plans if all(s.reveals for s in plan.slots)]
         block, _ = self._stage("revealOutput", reveals, "OutputRevealed", len(reveals))
         drawn = self._drawn(block)
-        self._score(full, drawn, block)
+        scored = self._score(full, drawn, block)
         # The others draw once their reveal deadline (commit block + reveal window) has passed.
         late = [plan for plan in plans if not all(s.reveals for s in plan.slots)]
         if late:
@@ -191,7 +196,7 @@ class _Session:
                    for plan in late]
             block, _ = self._stage("advance", txs, "CommitteeDrawn", sum(plan.any_revealed for plan in late))
             drawn.update(self._drawn(block))
-            self._score(late, drawn, block)
+            scored.update(self._score(late, drawn, block))
         rounds, committees = [], []
         for plan in plans:
             committee = drawn.get(plan.round_id, ())
@@ -199,7 +204,8 @@ class _Session:
             if committee != predicted:
                 raise SimulationMismatch(f"round {plan.index}: the contract drew {committee}, the reference "
                                          f"model's draw from the same salts is {predicted}")
-            rounds.append(net.scored(plan, committee))
+            # A round without a revealed output drew no committee and was not scored.
+            rounds.append(scored.get(plan.round_id) or net.scored(plan, ()))
             committees.append(committee)
         return rounds, committees
 
@@ -211,14 +217,17 @@ class _Session:
             out[a["roundId"]] = tuple(self.net.name_of[m.lower()] for m in a["members"])
         return out
 
-    def _score(self, plans: Sequence[RoundPlan], drawn: dict[int, tuple[str, ...]], draw_block: int) -> None:
-        """The drawn members of ``plans`` commit and reveal; an absent member makes the stage wait its deadline."""
+    def _score(self, plans: Sequence[RoundPlan], drawn: dict[int, tuple[str, ...]], draw_block: int
+               ) -> dict[int, SimRound]:
+        """The drawn members of ``plans`` commit and reveal; an absent member makes the stage wait its deadline.
+        Returns each scored round by round id."""
         net, p = self.net, self.net.params
         commits, reveals, absent = [], [], False
+        scored = {}
         for plan in plans:
             if plan.round_id not in drawn:
                 continue
-            r = net.scored(plan, drawn[plan.round_id])
+            r = scored[plan.round_id] = net.scored(plan, drawn[plan.round_id])
             for m in r.committee:
                 if not m.commits:
                     absent = True
@@ -233,6 +242,7 @@ class _Session:
             # Past the score-commit deadline, so the committed members' reveals open their rounds' reveal stage.
             self.rpc.mine(max(0, draw_block + p.score_commit_window - self.rpc.block_number()))
         self._stage("revealScores", reveals, "ScoresRevealed", len(reveals))
+        return scored
 
     def _settle_tx(self, plan: RoundPlan, r: SimRound) -> Tx:
         """``settle``'s calldata from what the round revealed: outputs, silent nodes, members (ascending)."""

@@ -11,8 +11,9 @@ by more than the accomplice forfeits, its own payout and the slash. It knows
 every output and every member's scores, so this is an upper bound on the attack.
 
 ``grinding`` plays the same population with the accomplice honest and then
-grinding, at each slash amount asked (the same draws: the seeded draw draws both
-committees of every round whether or not anyone grinds), and reports per round
+grinding, at each slash amount asked (the same draws: a grinder's alternative
+committee comes from a generator of its own, so the rest of the network draws
+what it draws with nobody grinding), and reports per round
 of the run, in normalised reward units (one unit is a slot's full payout,
 ``inference pool / n``): the partner's gain, the accomplice's change (its
 forfeited payouts and its slashes), and the coalition's gain with its 95%
@@ -22,7 +23,6 @@ gains nothing, within that interval.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -32,6 +32,8 @@ from oracle.simulation.engine import ROUND_BUDGET
 from oracle.simulation.network import NetworkConfig, NetworkRun, run_reference
 from oracle.simulation.population import Population, PopulationError, build_population
 from oracle.simulation.record_pool import ProfilePool
+from oracle.simulation.reference_backend import label_index
+from oracle.simulation.stats import mean_ci
 
 # The accomplice's stake, in minimum stakes: enough never to drop out of the draws in a run.
 ACCOMPLICE_STAKES = 10**6
@@ -50,7 +52,7 @@ class GrindPoint:
 
 def _wei(run: NetworkRun, names: set[str]) -> list[int]:
     """Per round: the wei ``names`` were paid in it, less the wei they were slashed."""
-    numbers = {int(n.rsplit("-", 1)[1]) for n in names}
+    numbers = {label_index(n) for n in names}
     return [sum(p.amount for p in o.inference if p.index in numbers) - sum(a for n, a in o.slashes if n in names)
             for o in run.outcomes]
 
@@ -81,12 +83,10 @@ def grinding(pool: ProfilePool, params: Params, *, inference: int, evaluators: i
         ground = played("grind", params.with_(slash_amount=slash))
         gain_partner = [g - h for g, h in zip(_wei(ground, {partner.name}), plain_partner, strict=True)]
         change = [g - h for g, h in zip(_wei(ground, {accomplice.name}), plain_accomplice, strict=True)]
-        coalition = [(a + b) / unit for a, b in zip(gain_partner, change, strict=True)]
-        mean = sum(coalition) / rounds
-        sd = math.sqrt(sum((c - mean) ** 2 for c in coalition) / (rounds - 1)) if rounds > 1 else 0.0
+        mean, ci = mean_ci([(a + b) / unit for a, b in zip(gain_partner, change, strict=True)])
         withheld = sum(1 for o in ground.outcomes for n, _ in o.slashes if n == accomplice.name)
         points.append(GrindPoint(fraction, slash, withheld, sum(gain_partner) / unit / rounds,
-                                 sum(change) / unit / rounds, mean, 1.96 * sd / math.sqrt(rounds)))
+                                 sum(change) / unit / rounds, mean, ci))
     return points
 
 

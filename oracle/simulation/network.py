@@ -53,7 +53,7 @@ from oracle.protocol.sortition import Candidate, draw, mix_salts, round_seed
 from oracle.simulation.engine import ROUND_BUDGET, clamp_wad, committee_cost, cyclic_gc_paused
 from oracle.simulation.population import Node, Population, PopulationError
 from oracle.simulation.record_pool import ProfilePool
-from oracle.simulation.reference_backend import check_budget, outcome
+from oracle.simulation.reference_backend import check_budget, label_index, outcome
 from oracle.simulation.scenarios import Scenario
 from oracle.simulation.types import MemberPlay, RoundOutcome, SimProgress, SimRound, SlotPlay
 
@@ -141,25 +141,33 @@ class NodeSummary:
     stake_end: int
 
 
+def rewards_by_node(run: NetworkRun) -> dict[str, dict[int, float]]:
+    """node -> round index -> its normalised reward, for every round it played (0 where it was not paid)."""
+    out: dict[str, dict[int, float]] = {}
+    for r, o in zip(run.rounds, run.outcomes, strict=True):
+        for names, payouts in (([s.model for s in r.slots], o.inference),
+                               ([m.evaluator for m in r.committee], o.evaluators)):
+            by_number = {p.index: p.reward for p in payouts}
+            for name in names:
+                out.setdefault(name, {})[r.index] = by_number.get(label_index(name), 0) / WAD
+    return out
+
+
 def summarise(population: Population, params: Params, run: NetworkRun) -> list[NodeSummary]:
     """Every node's plays, average normalised reward, pay and slashes over ``run``.
 
-    Outcomes index payouts by the number in a node's name (``outcome`` reads it from the label)."""
+    Outcomes index payouts by the number in a node's name (``label_index``)."""
     plays: dict[str, int] = {}
     reward: dict[str, int] = {}
     paid: dict[str, int] = {}
     slashed: dict[str, int] = {}
-
-    def number(name: str) -> int:
-        return int(name.rsplit("-", 1)[1])
-
     for r, o in zip(run.rounds, run.outcomes, strict=True):
         for names, payouts in (([s.model for s in r.slots], o.inference),
                                ([m.evaluator for m in r.committee], o.evaluators)):
             by_number = {p.index: p for p in payouts}
             for name in names:
                 plays[name] = plays.get(name, 0) + 1
-                if (p := by_number.get(number(name))) is not None:
+                if (p := by_number.get(label_index(name))) is not None:
                     reward[name] = reward.get(name, 0) + p.reward
                     paid[name] = paid.get(name, 0) + p.amount
         for name, amount in o.compensation:
@@ -229,10 +237,6 @@ class Network:
                  deviation: Scenario | None = None) -> None:
         check_budget(params)
         check_population(population)
-        if params.score_commit_window > params.score_reveal_window:
-            raise PopulationError(f"score_commit_window={params.score_commit_window} > score_reveal_window="
-                                  f"{params.score_reveal_window}: rounds waiting out an absent member would expire "
-                                  "the others' score reveals; keep score_commit_window <= score_reveal_window")
         check_nodes(population, params, config)
         if config.draw not in DRAWS:
             raise PopulationError(f"unknown draw {config.draw!r}: give one of {', '.join(DRAWS)}")

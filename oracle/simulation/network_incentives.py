@@ -26,12 +26,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from oracle.protocol.params import WAD, Aggregation, Params
+from oracle.protocol.params import Aggregation, Params
 from oracle.simulation.incentives import deviations
-from oracle.simulation.network import NetworkConfig, NetworkRun, run_reference
+from oracle.simulation.network import NetworkConfig, rewards_by_node, run_reference
 from oracle.simulation.population import TOLERANCE, Population, build_population
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.scenarios import ConsensusCopier, FixedScore, Scenario
+from oracle.simulation.stats import paired
 
 # An inference deviator's stake, in minimum stakes: enough never to fall out of the slot draws.
 DEVIATOR_STAKES = 10**6
@@ -69,27 +70,6 @@ def _node_scenario(dev: Scenario, population: Population) -> Scenario:
     return node
 
 
-def _rewards(run: NetworkRun, name: str) -> dict[int, float]:
-    """Round index -> ``name``'s normalised reward, for every round it played (0 where it was not paid)."""
-    number = int(name.rsplit("-", 1)[1])
-    out = {}
-    for r, o in zip(run.rounds, run.outcomes, strict=True):
-        if any(s.model == name for s in r.slots):
-            out[r.index] = next((p.reward for p in o.inference if p.index == number), 0) / WAD
-        elif any(m.evaluator == name for m in r.committee):
-            out[r.index] = next((p.reward for p in o.evaluators if p.index == number), 0) / WAD
-    return out
-
-
-def _paired(base: dict[int, float], now: dict[int, float]) -> tuple[float, float]:
-    diffs = [now.get(k, 0.0) - v for k, v in base.items()]
-    if len(diffs) < 2:
-        return (diffs[0] if diffs else 0.0), 0.0
-    mean = sum(diffs) / len(diffs)
-    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1))
-    return mean, 1.96 * sd / math.sqrt(len(diffs))
-
-
 def check_network(pool: ProfilePool, params: Params, *, inference: int = 6, evaluators: int = 10, slots: int = 5,
                   committee: int = 3, rounds: int = 5_000, seed: int = 0,
                   devs: Sequence[Scenario] | None = None) -> list[NetworkIncentive]:
@@ -99,16 +79,16 @@ def check_network(pool: ProfilePool, params: Params, *, inference: int = 6, eval
     population = Population((partner, *base.inference[1:]), base.evaluators)
     config = NetworkConfig(rounds, slots, committee, seed=seed, draw="seeded")
     rows = []
-    honest: dict[Aggregation, NetworkRun] = {}
+    honest: dict[Aggregation, dict[str, dict[int, float]]] = {}
     for dev in devs if devs is not None else deviations(pool):
         node = _node_scenario(dev, population)
         gainers = tuple(dict.fromkeys([*node.adversaries, *([node.beneficiary] if node.beneficiary else [])]))
         for how in (Aggregation.MEAN, Aggregation.MEDIAN):
             p = params.with_(aggregation=how)
             if how not in honest:
-                honest[how] = run_reference(pool, population, p, config)
-            deviant = run_reference(pool, population, p, config, deviation=node)
-            change = {n.name: _paired(_rewards(honest[how], n.name), _rewards(deviant, n.name))
+                honest[how] = rewards_by_node(run_reference(pool, population, p, config))
+            deviant = rewards_by_node(run_reference(pool, population, p, config, deviation=node))
+            change = {n.name: paired(honest[how].get(n.name, {}), deviant.get(n.name, {}))
                       for n in (*population.inference, *population.evaluators)}
             rows.append(NetworkIncentive(
                 dev.name, dev.description, gainers, how.name.lower(), sum(change[g][0] for g in gainers),

@@ -35,6 +35,7 @@ from oracle.protocol.reward import Cost
 from oracle.simulation.engine import committee_cost, cyclic_gc_paused
 from oracle.simulation.record_pool import ProfilePool
 from oracle.simulation.reference_backend import ReferenceBackend
+from oracle.simulation.stats import paired
 from oracle.simulation.types import MemberPlay, SimRound, SlotPlay
 
 # A gain below this is noise for a protocol's purposes: issue 15's tolerance for a partner's gain.
@@ -184,17 +185,6 @@ class CurvePoint:
     majority_analytical: float  # majority_probability(M, colluders, K)
 
 
-def _paired(base: dict[int, float], now: dict[int, float]) -> tuple[float, float]:
-    diffs = [now[k] - base[k] for k in base]
-    if not diffs:
-        return 0.0, 0.0
-    mean = sum(diffs) / len(diffs)
-    if len(diffs) < 2:
-        return mean, 0.0
-    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1))
-    return mean, 1.96 * sd / math.sqrt(len(diffs))
-
-
 def collusion_curve(pool: ProfilePool, params: Params, *, inference: int, evaluators: int, slots: int,
                     committee: int, fractions: Sequence[float], rounds: int, seed: int = 0) -> list[CurvePoint]:
     """The partner's gain and the worst honest loss against the colluding fraction, for one K and one rule."""
@@ -209,8 +199,8 @@ def collusion_curve(pool: ProfilePool, params: Params, *, inference: int, evalua
     for f in fractions:
         population = build_population(pool, inference, evaluators, f, seed)
         now = rewards_by_round(play(pool, population, draws), params)
-        gain, ci = _paired(base[population.partner.name], now[population.partner.name])
-        honest_changes = [_paired(base[n.name], now[n.name])[0] for n in population.inference[1:]
+        gain, ci = paired(base[population.partner.name], now[population.partner.name])
+        honest_changes = [paired(base[n.name], now[n.name])[0] for n in population.inference[1:]
                           if n.name in base]
         colluding = {j for j, e in enumerate(population.evaluators) if e.behaviour == "collude"}
         majority = sum(sum(j in colluding for j in c) > committee / 2 for c in draws.committees) / rounds

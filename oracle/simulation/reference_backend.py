@@ -92,15 +92,16 @@ def round_input(r: SimRound, params: Params, stakes: dict[str, int], budget: int
 
 
 @functools.cache
-def _label_index(label: str) -> int:
-    """The number a label ends in (``slot-3`` -> 3); labels recur round after round, so it is remembered."""
+def label_index(label: str) -> int:
+    """The number a label or node name ends in (``slot-3`` -> 3, ``evaluator-012`` -> 12): the index outcomes
+    carry. Labels recur round after round, so it is remembered."""
     return int(label.rsplit("-", 1)[1])
 
 
 def outcome(settlement: Settlement) -> RoundOutcome:
     """A settlement (the model's, or one decoded from the chain's logs) in slot/member indices
     (labels are ``slot-i`` / ``member-j``), payouts sorted by index, slashes and compensation by label."""
-    index = _label_index
+    index = label_index
     return RoundOutcome(
         inference=tuple(sorted((Paid(index(p.node), p.quality, p.cost, p.reward, p.amount)
                                 for p in settlement.inference), key=lambda p: p.index)),

@@ -78,6 +78,23 @@ def collect(rounds: Sequence[SimRound], outcomes: Sequence[RoundOutcome]) -> dic
     return dict(sorted(plays.items(), key=lambda kv: (kv[1].role != INFERENCE, kv[0])))
 
 
+def mean_ci(xs: Sequence[float]) -> tuple[float, float]:
+    """The mean of ``xs`` and the half-width of its 95% interval (normal approximation, 1.96 sd / sqrt(n))."""
+    if not xs:
+        return 0.0, 0.0
+    mean = sum(xs) / len(xs)
+    if len(xs) < 2:
+        return mean, 0.0
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
+    return mean, 1.96 * sd / math.sqrt(len(xs))
+
+
+def paired(base: dict[int, float], now: dict[int, float]) -> tuple[float, float]:
+    """The mean change from ``base`` to ``now`` over ``base``'s rounds (a round missing from ``now`` counts 0),
+    with its 95% half-width: a paired comparison of the same rounds played two ways."""
+    return mean_ci([now.get(k, 0.0) - v for k, v in base.items()])
+
+
 def _mean(xs: Sequence[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 

@@ -141,8 +141,8 @@ def check(network: Network, grid: Grid) -> list[Point]:
         raise PopulationError(f"slash amounts {', '.join(f'{x:g}' for x in grid.slashes)} ETH, but nothing in the "
                               "sweep's network is slashed without the grinding accomplice: add --grind, or give "
                               "one slash amount")
+    min_stake = _pool(network.profile).default_params(1).min_stake
     for point in points:
-        min_stake = _pool(network.profile).default_params(1).min_stake
         if not 0 <= point.slash * 10**18 <= min_stake:
             raise PopulationError(f"slash {point.slash:g} ETH is outside [0, min_stake = {min_stake / 10**18:g} ETH]:"
                                   " the contract takes no more than the minimum stake")

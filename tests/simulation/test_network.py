@@ -211,3 +211,23 @@ def test_the_contracts_limits_and_ambiguous_nodes_are_refused_before_any_round(p
     refused(pop, f"committees of 1 to {MAX_COMMITTEE}", committee=MAX_COMMITTEE + 1)
     many = build_population(pool, 3, MAX_EVALUATORS + 1, 0.0)
     refused(many, f"M={MAX_EVALUATORS + 1}: the contract's evaluator set holds at most {MAX_EVALUATORS}")
+
+
+def test_only_the_chain_needs_score_windows_in_order_and_the_profile_backends_refuse_absent_members(profile: Path):
+    """A score-commit window longer than the reveal window strands the chain's rounds, not the model's; and the
+    profile-level backends, which seat every member, refuse a member that never commits instead of paying it."""
+    from oracle.simulation.reference_backend import ReferenceBackend
+
+    pool = load_pool(profile)
+    params = _params(pool).with_(score_commit_window=21, score_reveal_window=20)
+    pop = build_population(pool, 3, 4, 0.0)
+    config = replace(CONFIG, rounds=10)
+    assert len(run_reference(pool, pop, params, config).outcomes) == 10
+    with pytest.raises(PopulationError, match="score_commit_window=21 > score_reveal_window=20: on chain"):
+        AnvilNetwork().run(pool, pop, params, config)
+    absent = run_reference(pool, Population(pop.inference, (replace(pop.evaluators[0], behaviour="absent"),
+                                                             *pop.evaluators[1:])), _params(pool), config)
+    rounds = [r for r in absent.rounds if not all(m.commits for m in r.committee)]
+    assert rounds
+    with pytest.raises(ValueError, match="an absent member: the profile-level backends seat every member"):
+        ReferenceBackend().run(rounds[:1], _params(pool))
